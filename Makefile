@@ -1,0 +1,36 @@
+# Two commands: `make demo` (set up, load the demo community, serve) and `make test`.
+# With DATABASE_URL set, both use that database server instead of a local one.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: demo test setup lint bench-locate clean
+
+$(STAMP): pyproject.toml scripts/python-env
+	scripts/python-env $(VENV)
+	touch $@
+
+setup: $(STAMP)
+	@url=$$(scripts/local-postgis gridline) && export DATABASE_URL="$${DATABASE_URL:-$$url}" && \
+	$(BIN)/gridline db upgrade && $(BIN)/gridline demo load
+
+demo: setup
+	@url=$$(scripts/local-postgis gridline) && export DATABASE_URL="$${DATABASE_URL:-$$url}" && \
+	echo "Gridline on http://$(HOST):$(PORT)/  (API docs /docs, map /maps/communities/330303003001)" && \
+	exec $(BIN)/gridline serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	@url=$$(scripts/local-postgis gridline_test) && \
+	export GRIDLINE_TEST_DATABASE_URL="$${GRIDLINE_TEST_DATABASE_URL:-$$url}" && \
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/pytest $(PYTEST_ARGS)
+
+bench-locate: setup
+	@url=$$(scripts/local-postgis gridline_bench) && export DATABASE_URL="$${DATABASE_URL:-$$url}" && \
+	$(BIN)/python bench/locate.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

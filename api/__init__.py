@@ -1,0 +1,1 @@
+"""Gridline HTTP API (FastAPI) and command line."""

@@ -1,0 +1,51 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from html import escape
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select, text
+
+from api import errors
+from api.deps import SessionDep
+from api.routes import features, locate, maps, workers
+from geo import models as m
+
+DESCRIPTION = """Community grid governance (网格化管理) on PostGIS: grids and the
+district > street > community > grid hierarchy, compounds, buildings, roads and site features,
+workers, point location and maps. Geometries are RFC 7946 GeoJSON (WGS84 lon/lat)."""
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="Gridline", version="0.1.0", description=DESCRIPTION)
+    errors.install(app)
+    app.include_router(locate.router)
+    for router in features.routers:
+        app.include_router(router)
+    app.include_router(workers.router)
+    app.include_router(maps.router)
+
+    @app.get("/health", tags=["service"], summary="Liveness and database check")
+    def health(session: SessionDep) -> dict[str, str]:
+        session.execute(text("SELECT 1"))
+        return {"status": "ok", "database": "ok"}
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index(session: SessionDep) -> HTMLResponse:
+        rows = session.execute(select(m.Community.code, m.Community.name).order_by("code"))
+        items = "".join(
+            f'<li><a href="/maps/communities/{escape(code)}">{escape(name)} ({escape(code)})</a>'
+            for code, name in rows
+        )
+        return HTMLResponse(
+            "<!doctype html><meta charset=utf-8><title>Gridline</title>"
+            "<h1>Gridline</h1><p><a href=/docs>API documentation</a></p>"
+            f"<h2>Community maps</h2><ul>{items or '<li>no communities yet'}</ul>"
+        )
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,190 @@
+"""The ``gridline`` command line: database, demo data, import/export, locate, maps, serve."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from geo.db import get_settings, transaction
+from geo.errors import FeaturesRejected, GridlineError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+demo_app = typer.Typer(no_args_is_help=True, help="The generated demo community.")
+map_app = typer.Typer(no_args_is_help=True, help="Maps as standalone HTML files.")
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(map_app, name="map")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def fail(message: str) -> None:
+    typer.echo(f"gridline: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def alembic_config():
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["url"] = get_settings().database_url
+    return config
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the migrations up to REVISION (default: head)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(), revision)
+    typer.echo(f"database at {revision}")
+
+
+@demo_app.command("load")
+def demo_load(
+    communities: Annotated[int, typer.Option(min=1, help="communities to generate")] = 1,
+    seed: Annotated[int, typer.Option(help="random seed")] = 20240524,
+    details: Annotated[bool, typer.Option(help="buildings, roads and site features")] = True,
+) -> None:
+    """Load the demo community (or N generated communities); keeps data already loaded."""
+    from geo import demo
+    from geo import seed as seeding
+
+    data = demo.generate(communities=communities, seed=seed)
+    with transaction() as session:
+        if seeding.is_loaded(session, data):
+            typer.echo("demo data already loaded; kept as it is")
+            return
+        progress = (lambda msg: typer.echo(msg, err=True)) if communities > 1 else (lambda _: None)
+        counts = seeding.load(session, data, details=details, progress=progress)
+    typer.echo("loaded " + ", ".join(f"{n} {layer}" for layer, n in counts.items() if n))
+
+
+@app.command("import")
+def import_cmd(
+    layer: Annotated[str, typer.Argument(help="grids, communities, compounds, ..., workers")],
+    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile (workers: CSV)")],
+    district: Annotated[str | None, typer.Option(help="district code (for streets)")] = None,
+    street: Annotated[str | None, typer.Option(help="street code (for communities)")] = None,
+    community: Annotated[str | None, typer.Option(help="community code")] = None,
+    crs: Annotated[str | None, typer.Option(help="source CRS when the file has none")] = None,
+    from_gcj02: Annotated[bool, typer.Option("--from-gcj02", help="GCJ-02 coordinates")] = False,
+    source_layer: Annotated[str | None, typer.Option("--layer", help="layer in the file")] = None,
+) -> None:
+    """Import FILE into LAYER in one transaction; every bad feature is named, nothing written."""
+    from geo.importer import import_features, read_file
+    from geo.layers import get_layer
+    from geo.workers import create_workers, read_csv
+
+    try:
+        with transaction() as session:
+            if layer == "workers":
+                ids = create_workers(session, read_csv(file, community))
+            else:
+                target = get_layer(layer)
+                parents = {"district": district, "street": street, "community": community}
+                given = {k for k, v in parents.items() if v is not None}
+                if given - {target.parent}:
+                    wrong = ", ".join(f"--{k}" for k in sorted(given - {target.parent}))
+                    hint = f"--{target.parent}" if target.parent else "no parent option"
+                    fail(f"{target.name} take {hint}, not {wrong}")
+                source = read_file(file, source_layer)
+                ids = import_features(
+                    session,
+                    target,
+                    source,
+                    parent=parents.get(target.parent or ""),
+                    source_crs=crs,
+                    from_gcj02=from_gcj02,
+                )
+    except FeaturesRejected as exc:
+        for problem in exc.problems:
+            typer.echo(f"gridline: {file.name}: {problem}", err=True)
+        fail(f"{len(exc.problems)} bad feature(s); nothing imported")
+    except GridlineError as exc:
+        fail(str(exc))
+    typer.echo(f"imported {len(ids)} {layer}")
+
+
+@app.command("export")
+def export_cmd(
+    layer: Annotated[str, typer.Argument(help="layer to export")],
+    output: Annotated[Path, typer.Option("-o", "--output", help=".geojson or .gpkg")],
+    parent: Annotated[
+        str | None, typer.Option("--of", help="code of the parent (community, street...)")
+    ] = None,
+) -> None:
+    """Export LAYER (all, or those of one parent) to GeoJSON or GeoPackage."""
+    from geo.export import collect, write
+    from geo.layers import get_layer
+
+    try:
+        target = get_layer(layer)
+        with transaction() as session:
+            count = write(collect(session, target, parent), output, target.name.replace("-", "_"))
+    except GridlineError as exc:
+        fail(str(exc))
+    typer.echo(f"exported {count} {layer} to {output}")
+
+
+@app.command("locate")
+def locate_cmd(
+    lon: float,
+    lat: float,
+    crs: Annotated[str, typer.Option(help="wgs84 or gcj02")] = "wgs84",
+) -> None:
+    """Print the district, street, community, grid and compound at LON LAT as JSON."""
+    from geo.locate import locate, to_wgs84
+
+    try:
+        wgs_lon, wgs_lat = to_wgs84(lon, lat, crs)
+        with transaction() as session:
+            cursor = session.connection().connection.driver_connection.cursor()
+            found = locate(cursor, wgs_lon, wgs_lat)
+    except GridlineError as exc:
+        fail(str(exc))
+    typer.echo(json.dumps(found, ensure_ascii=False, indent=2))
+
+
+@map_app.command("community")
+def map_community(
+    code: str,
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")],
+) -> None:
+    """Write the map of community CODE as a standalone HTML file."""
+    from api.routes.maps import render_community
+
+    try:
+        with transaction() as session:
+            html = render_community(session, get_settings(), code)
+    except GridlineError as exc:
+        fail(str(exc))
+    output.write_text(html, encoding="utf-8")
+    typer.echo(f"map of community {code} written to {output}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+) -> None:
+    """Serve the API and the maps."""
+    import uvicorn
+
+    uvicorn.run("api.app:app", host=host, port=port)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Dependencies shared by the routes: the transactional session, paging, bbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Query
+from sqlalchemy.orm import Session
+
+from geo.db import Settings, get_settings, session_factory
+from geo.errors import InvalidInput
+
+
+def get_session() -> Iterator[Session]:
+    """A session in a transaction: committed when the request succeeds, else rolled back."""
+    with session_factory()() as session, session.begin():
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def paging(
+    settings: SettingsDep,
+    limit: Annotated[int, Query(ge=1, description="features per page")] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> tuple[int, int]:
+    if limit > settings.page_size_max:
+        raise InvalidInput(f"limit {limit} exceeds the maximum page size {settings.page_size_max}")
+    return limit, offset
+
+
+PagingDep = Annotated[tuple[int, int], Depends(paging)]
+
+
+def bbox(
+    bbox: Annotated[
+        str | None, Query(description="min_lon,min_lat,max_lon,max_lat (WGS84)")
+    ] = None,
+) -> tuple[float, float, float, float] | None:
+    if bbox is None:
+        return None
+    try:
+        values = tuple(float(v) for v in bbox.split(","))
+    except ValueError:
+        raise InvalidInput(f"bbox {bbox!r}: four numbers separated by commas expected") from None
+    if len(values) != 4:
+        raise InvalidInput(f"bbox {bbox!r}: four numbers expected, got {len(values)}")
+    west, south, east, north = values
+    if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+        raise InvalidInput(f"bbox {bbox!r}: not min_lon,min_lat,max_lon,max_lat in range")
+    return values
+
+
+BboxDep = Annotated[tuple[float, float, float, float] | None, Depends(bbox)]

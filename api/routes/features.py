@@ -1,0 +1,167 @@
+"""CRUD, import and export routes for every feature layer, built from its :class:`Layer`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.background import BackgroundTask
+
+from api.deps import BboxDep, PagingDep, SessionDep, SettingsDep
+from geo import export, features
+from geo.errors import InvalidInput
+from geo.importer import from_geojson, import_features
+from geo.layers import LAYERS, Layer
+
+GEOJSON = "application/geo+json"
+FEATURE_EXAMPLE = {
+    "type": "Feature",
+    "geometry": {
+        "type": "Polygon",
+        "coordinates": [[[120.72, 27.97], [120.722, 27.97], [120.722, 27.972], [120.72, 27.97]]],
+    },
+    "properties": {"code": "22", "name": "第22网格", "community": "330303003001"},
+}
+
+
+def page_links(request: Request, limit: int, offset: int, returned: int, matched: int) -> list:
+    links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
+    if offset + returned < matched:
+        href = request.url.include_query_params(offset=offset + limit, limit=limit)
+        links.append({"rel": "next", "type": GEOJSON, "href": str(href)})
+    if offset > 0:
+        href = request.url.include_query_params(offset=max(offset - limit, 0), limit=limit)
+        links.append({"rel": "prev", "type": GEOJSON, "href": str(href)})
+    return links
+
+
+def collection(feats: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": feats, **extra}
+
+
+def layer_router(layer: Layer) -> APIRouter:
+    """The routes of one layer under ``/{layer.name}``."""
+    router = APIRouter(prefix=f"/{layer.name}", tags=[layer.name])
+    parent_query = Query(
+        None, alias=layer.parent or "parent", description=f"code of the {layer.parent}"
+    )
+
+    @router.get("", summary=f"List {layer.name} (GeoJSON FeatureCollection, paged)")
+    def list_layer(
+        request: Request,
+        session: SessionDep,
+        page: PagingDep,
+        bbox: BboxDep,
+        parent: Annotated[str | None, parent_query] = None,
+        as_of: Annotated[
+            dt.date | None, Query(description="grids only: the grids of a community on a date")
+        ] = None,
+    ) -> JSONResponse:
+        limit, offset = page
+        if as_of is not None:
+            if layer.name != "grids" or parent is None:
+                raise InvalidInput("as_of applies to grids and needs community=CODE")
+            feats = features.grids_as_of(session, layer, parent, as_of)
+            body = collection(feats, numberMatched=len(feats), numberReturned=len(feats))
+            return JSONResponse(body, media_type=GEOJSON)
+        found = features.list_features(
+            session, layer, parent=parent, bbox=bbox, limit=limit, offset=offset
+        )
+        returned = len(found.features)
+        body = collection(
+            found.features,
+            numberMatched=found.matched,
+            numberReturned=returned,
+            links=page_links(request, limit, offset, returned, found.matched),
+        )
+        return JSONResponse(body, media_type=GEOJSON)
+
+    @router.post("", status_code=201, summary=f"Create one of the {layer.name}")
+    def create(
+        session: SessionDep,
+        settings: SettingsDep,
+        response: Response,
+        feature: Annotated[dict[str, Any], Body(examples=[FEATURE_EXAMPLE])],
+    ) -> JSONResponse:
+        candidates = features.prepare(layer, [feature], service_area=settings.service_area)
+        (new_id,) = features.insert(session, layer, candidates)
+        body = features.get_feature(session, layer, new_id)
+        headers = {"Location": f"/{layer.name}/{new_id}"}
+        return JSONResponse(body, status_code=201, media_type=GEOJSON, headers=headers)
+
+    @router.post("/import", status_code=201, summary=f"Import {layer.name}, all or nothing")
+    def import_layer(
+        session: SessionDep,
+        collection_in: Annotated[dict[str, Any], Body(description="a GeoJSON FeatureCollection")],
+        parent: Annotated[str | None, parent_query] = None,
+        crs: Annotated[str | None, Query(description="source CRS, e.g. EPSG:4547")] = None,
+        from_gcj02: Annotated[bool, Query(description="coordinates are GCJ-02")] = False,
+    ) -> dict[str, Any]:
+        source = from_geojson(collection_in)
+        ids = import_features(
+            session, layer, source, parent=parent, source_crs=crs, from_gcj02=from_gcj02
+        )
+        return {"layer": layer.name, "imported": len(ids), "ids": ids}
+
+    @router.get("/export", summary=f"Export {layer.name} as GeoJSON or GeoPackage")
+    def export_layer(
+        session: SessionDep,
+        parent: Annotated[str | None, parent_query] = None,
+        format: Literal["geojson", "gpkg"] = "geojson",
+    ) -> Response:
+        data = export.collect(session, layer, parent)
+        name = f"{layer.name}{'-' + parent if parent else ''}"
+        if format == "geojson":
+            headers = {"Content-Disposition": f'attachment; filename="{name}.geojson"'}
+            return JSONResponse(data, media_type=GEOJSON, headers=headers)
+        folder = Path(tempfile.mkdtemp(prefix="gridline-export-"))
+        path = folder / f"{name}.gpkg"
+        export.write(data, path, layer.name.replace("-", "_"))
+        return FileResponse(
+            path,
+            media_type="application/geopackage+sqlite3",
+            filename=path.name,
+            background=BackgroundTask(_remove, folder),
+        )
+
+    @router.get("/{feature_id}", summary=f"One of the {layer.name}")
+    def read(session: SessionDep, feature_id: int) -> JSONResponse:
+        return JSONResponse(features.get_feature(session, layer, feature_id), media_type=GEOJSON)
+
+    @router.put("/{feature_id}", summary=f"Replace one of the {layer.name}")
+    def replace(
+        session: SessionDep,
+        settings: SettingsDep,
+        feature_id: int,
+        feature: Annotated[dict[str, Any], Body(examples=[FEATURE_EXAMPLE])],
+    ) -> JSONResponse:
+        (candidate,) = features.prepare(layer, [feature], service_area=settings.service_area)
+        features.update(session, layer, feature_id, candidate)
+        return JSONResponse(features.get_feature(session, layer, feature_id), media_type=GEOJSON)
+
+    @router.delete("/{feature_id}", status_code=204, summary=f"Delete one of the {layer.name}")
+    def remove(session: SessionDep, feature_id: int) -> Response:
+        features.delete(session, layer, feature_id)
+        return Response(status_code=204)
+
+    if layer.name == "grids":
+
+        @router.get("/{feature_id}/history", summary="Every version of a grid, oldest first")
+        def history(session: SessionDep, feature_id: int) -> JSONResponse:
+            body = collection(features.grid_history(session, layer, feature_id))
+            return JSONResponse(body, media_type=GEOJSON)
+
+    return router
+
+
+def _remove(folder: Path) -> None:
+    for child in folder.iterdir():
+        child.unlink()
+    folder.rmdir()
+
+
+routers = [layer_router(layer) for layer in LAYERS.values()]

@@ -1,0 +1,80 @@
+"""Settings, engine and sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_DATABASE_URL = "postgresql+psycopg://gridline:gridline@127.0.0.1:5432/gridline"
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; env prefix ``GRIDLINE_`` plus plain ``DATABASE_URL``."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDLINE_", extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices("DATABASE_URL", "GRIDLINE_DATABASE_URL"),
+    )
+    statement_timeout_ms: int = Field(5000, gt=0)
+    page_size_max: int = Field(1000, gt=0)
+    service_area: tuple[float, float, float, float] = (73.0, 3.0, 136.0, 54.0)
+    """lon/lat box inside which all data must lie (default: China); guards against bad CRS."""
+    containment_tolerance_m2: float = Field(1.0, ge=0)
+    """Area a feature may stick out of its parent (grid of community...) before it is refused."""
+    tile_url: str | None = None
+    """XYZ tile URL of an intranet basemap for the maps; none draws vectors only."""
+    tile_attribution: str = ""
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Use psycopg 3 whatever PostgreSQL URL flavour was given."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def libpq_url(url: str) -> str:
+    """The same database as a plain libpq URL, for psycopg and psql."""
+    parsed = make_url(sqlalchemy_url(url)).set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_engine(url: str, statement_timeout_ms: int | None = None) -> Engine:
+    options = f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else ""
+    return create_engine(
+        sqlalchemy_url(url),
+        pool_pre_ping=True,
+        connect_args={"options": options} if options else {},
+    )
+
+
+@lru_cache
+def get_engine() -> Engine:
+    settings = get_settings()
+    return make_engine(settings.database_url, settings.statement_timeout_ms)
+
+
+def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
+
+
+@contextmanager
+def transaction(engine: Engine | None = None) -> Iterator[Session]:
+    """A session whose work is committed on success and rolled back on any error."""
+    with session_factory(engine)() as session, session.begin():
+        yield session

@@ -1,0 +1,43 @@
+"""Domain exceptions; api/ maps each class to one HTTP status in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class GridlineError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+
+class NotFound(GridlineError):
+    """A referenced object does not exist (404)."""
+
+
+class InvalidInput(GridlineError):
+    """Input that cannot be accepted as given (422)."""
+
+
+class Conflict(GridlineError):
+    """The request clashes with the current state, e.g. a duplicate code (409)."""
+
+
+@dataclass(frozen=True)
+class FeatureProblem:
+    """One bad feature of an import: its position, a label and the reason."""
+
+    index: int
+    label: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"feature {self.index}{f' ({self.label})' if self.label else ''}: {self.reason}"
+
+
+class FeaturesRejected(InvalidInput):
+    """A batch of features was refused; nothing was written."""
+
+    def __init__(self, problems: list[FeatureProblem]) -> None:
+        self.problems = problems
+        head = "; ".join(str(p) for p in problems[:3])
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        super().__init__(f"{len(problems)} bad feature(s): {head}{more}")

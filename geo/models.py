@@ -1,0 +1,292 @@
+"""SQLAlchemy 2 + GeoAlchemy2 tables: the administrative and physical geography of communities.
+
+Every geometry column has SRID 4326, one GiST index and ``CHECK (ST_IsValid(geom))``.
+The Alembic migrations in ``migrations/versions`` are the only source of the schema; a test
+proves that autogenerate finds no difference between these models and the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def geometry_column(kind: str) -> Mapped:
+    """A NOT NULL SRID 4326 geometry column; its GiST index and validity check come separately."""
+    return mapped_column(Geometry(kind, srid=4326, spatial_index=False), nullable=False)
+
+
+def spatial(table: str, column: str = "geom") -> tuple[Index, CheckConstraint]:
+    """The GiST index and the ST_IsValid check every geometry column carries."""
+    return (
+        Index(f"ix_{table}_{column}", column, postgresql_using="gist"),
+        CheckConstraint(f"ST_IsValid({column})", name=f"{column}_valid"),
+    )
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=24,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class RoadKind(enum.StrEnum):
+    STREET = "street"
+    INTERNAL_ROAD = "internal_road"
+    FIRE_LANE = "fire_lane"
+    FOOTPATH = "footpath"
+
+
+class SiteFeatureKind(enum.StrEnum):
+    GATE = "gate"
+    HYDRANT = "hydrant"
+    GREEN_AREA = "green_area"
+    TREE = "tree"
+    KEEP_CLEAR = "keep_clear"
+
+
+POINT_SITE_FEATURES = (SiteFeatureKind.GATE, SiteFeatureKind.HYDRANT, SiteFeatureKind.TREE)
+"""Site features drawn as points; the others (green area, keep-clear zone) are polygons."""
+
+
+class Gender(enum.StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+
+
+class WorkerRole(enum.StrEnum):
+    GRID_WORKER = "grid_worker"
+    GRID_LEADER = "grid_leader"
+    GRID_INSTRUCTOR = "grid_instructor"
+    RESIDENT_GROUP = "resident_group"
+
+
+class District(Base):
+    """区: the top of the administrative hierarchy."""
+
+    __tablename__ = "district"
+    __table_args__ = spatial("district")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    geom = geometry_column("MULTIPOLYGON")
+
+
+class Street(Base):
+    """街道: a sub-district of a district."""
+
+    __tablename__ = "street"
+    __table_args__ = spatial("street")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    geom = geometry_column("MULTIPOLYGON")
+
+
+class Community(Base):
+    """社区: the area a community office serves; its grids tile it."""
+
+    __tablename__ = "community"
+    __table_args__ = spatial("community")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    street_id: Mapped[int] = mapped_column(ForeignKey("street.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    geom = geometry_column("MULTIPOLYGON")
+
+
+class Grid(Base):
+    """网格: a polygon of responsibility inside a community, in its current version.
+
+    A grid keeps its id for life. Redrawing or editing it writes the previous state to
+    ``grid_version`` (valid_from..valid_to) and starts a new current version today; retiring it
+    sets ``valid_to``. The code is unique among the current grids of a community.
+    """
+
+    __tablename__ = "grid"
+    __table_args__ = (
+        *spatial("grid"),
+        Index(
+            "uq_grid_community_id_code_current",
+            "community_id",
+            "code",
+            unique=True,
+            postgresql_where=text("valid_to IS NULL"),
+        ),
+        CheckConstraint("households >= 0 AND population >= 0", name="counts_not_negative"),
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="period_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    households: Mapped[int] = mapped_column(Integer, server_default="0")
+    population: Mapped[int] = mapped_column(Integer, server_default="0")
+    note: Mapped[str | None] = mapped_column(Text)
+    geom = geometry_column("POLYGON")
+    valid_from: Mapped[dt.date] = mapped_column(Date, server_default=text("CURRENT_DATE"))
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class GridVersion(Base):
+    """A past state of a grid, valid on the days valid_from <= day < valid_to."""
+
+    __tablename__ = "grid_version"
+    __table_args__ = (
+        *spatial("grid_version"),
+        CheckConstraint("valid_to > valid_from", name="period_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grid.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    households: Mapped[int] = mapped_column(Integer)
+    population: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    geom = geometry_column("POLYGON")
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date] = mapped_column(Date)
+
+
+class Compound(Base):
+    """小区: a residential estate, possibly without property management (无物业)."""
+
+    __tablename__ = "compound"
+    __table_args__ = (
+        *spatial("compound"),
+        CheckConstraint("households >= 0 AND population >= 0", name="counts_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    has_property_management: Mapped[bool]
+    year_built: Mapped[int | None]
+    households: Mapped[int] = mapped_column(Integer, server_default="0")
+    population: Mapped[int] = mapped_column(Integer, server_default="0")
+    geom = geometry_column("POLYGON")
+
+
+class Building(Base):
+    """楼栋: a building footprint with its stairwell entrances (单元入口) as points."""
+
+    __tablename__ = "building"
+    __table_args__ = (
+        *spatial("building"),
+        Index("ix_building_entrances", "entrances", postgresql_using="gist"),
+        CheckConstraint("entrances IS NULL OR ST_IsValid(entrances)", name="entrances_valid"),
+        CheckConstraint("floors > 0 AND units >= 0", name="counts_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    compound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("compound.id", ondelete="SET NULL"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    floors: Mapped[int]
+    units: Mapped[int] = mapped_column(Integer, server_default="1")
+    geom = geometry_column("POLYGON")
+    entrances = mapped_column(Geometry("MULTIPOINT", srid=4326, spatial_index=False))
+
+
+class Road(Base):
+    """A road centre line: city street, compound internal road, fire lane or footpath."""
+
+    __tablename__ = "road"
+    __table_args__ = (
+        *spatial("road"),
+        CheckConstraint("width_m > 0 AND width_m <= 100", name="width_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    compound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("compound.id", ondelete="SET NULL"), index=True
+    )
+    name: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[RoadKind] = mapped_column(_enum(RoadKind, "road_kind"))
+    width_m: Mapped[float] = mapped_column(Float)
+    geom = geometry_column("LINESTRING")
+
+
+class SiteFeature(Base):
+    """Gate, hydrant or tree (points); green area or keep-clear zone (polygons)."""
+
+    __tablename__ = "site_feature"
+    __table_args__ = (
+        *spatial("site_feature"),
+        CheckConstraint(
+            "(kind IN ('gate', 'hydrant', 'tree')) = (GeometryType(geom) = 'POINT')"
+            " AND GeometryType(geom) IN ('POINT', 'POLYGON')",
+            name="geometry_fits_kind",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    compound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("compound.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[SiteFeatureKind] = mapped_column(_enum(SiteFeatureKind, "site_feature_kind"))
+    name: Mapped[str | None] = mapped_column(String(200))
+    geom = geometry_column("GEOMETRY")
+
+
+class Worker(Base):
+    """A person of the grid team: grid worker, grid leader, instructor or resident-group member."""
+
+    __tablename__ = "worker"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    gender: Mapped[Gender] = mapped_column(_enum(Gender, "gender"))
+    role: Mapped[WorkerRole] = mapped_column(_enum(WorkerRole, "worker_role"))
+    hire_date: Mapped[dt.date]
+    phone: Mapped[str | None] = mapped_column(String(32))
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic filter: compare Gridline's own tables only, not PostGIS's (spatial_ref_sys)."""
+    return not (type_ == "table" and reflected and compare_to is None)

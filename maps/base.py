@@ -1,0 +1,195 @@
+"""The base Folium map every Gridline map starts from, plus its legend and controls.
+
+Usage: ``m = base_map(bounds, tile_url)``; add ``Overlay`` layers (``m.add_child(layer)``);
+call ``finish_map(m)`` once, last (it adds the legend and the layer control, which Leaflet needs
+after the layers); render with ``to_html(m)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+import folium
+from branca.element import MacroElement
+from jinja2 import Template
+
+from maps.style import GATE_COLOR, HATCH_ID, KEEP_CLEAR
+
+DEFAULT_ATTRIBUTION = "底图 Basemap"
+"""Shown when a tile URL comes without attribution (Folium refuses custom tiles without one)."""
+FIT_MAX_ZOOM = 19
+"""Upper zoom for fitting the bounds (keeps a degenerate, point-sized box usable)."""
+LEGEND_TITLE = "图例 Legend"
+FONT = '"Helvetica Neue", Arial, "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", sans-serif'
+
+
+@dataclass(frozen=True)
+class LegendItem:
+    """One legend row: an inline-SVG swatch (trusted markup) and a plain-text label."""
+
+    swatch: str
+    label: str | None = None
+    """Defaults to the title of the layer the item belongs to."""
+
+
+class Overlay(folium.FeatureGroup):
+    """A toggleable layer (FeatureGroup) that carries the legend items describing it."""
+
+    def __init__(self, title: str, legend: Sequence[LegendItem] = (), *, show: bool = True):
+        # Leaflet's layer control inserts names as HTML, so the (plain-text) title is escaped.
+        super().__init__(name=escape(title), overlay=True, control=True, show=show)
+        self.title = title
+        self.legend = tuple(legend)
+
+    def is_empty(self) -> bool:
+        """True when nothing was drawn into the layer."""
+        return not self._children
+
+
+class Stylesheet(MacroElement):
+    """Page-wide CSS for labels, gates and the legend, and the SVG hatch pattern."""
+
+    _template = Template(
+        """
+{% macro header(this, kwargs) %}
+<style>
+.gridline-label div { position: absolute; left: 0; top: 0; transform: translate(-50%, -50%);
+  white-space: nowrap; pointer-events: none; font: bold 13px/1.2 {{ this.font }}; color: #1a1a1a;
+  text-shadow: 0 0 2px #fff, 0 0 2px #fff, 0 0 3px #fff; }
+.gridline-gate div { box-sizing: border-box; width: 12px; height: 12px; transform: rotate(45deg);
+  background: {{ this.gate_color }}; border: 2px solid #fff;
+  box-shadow: 0 0 0 1px {{ this.gate_color }}; }
+.gridline-legend { background: rgba(255, 255, 255, 0.92); padding: 6px 8px; border-radius: 4px;
+  box-shadow: 0 1px 4px rgba(0, 0, 0, 0.35); font: 12px/1.4 {{ this.font }}; color: #1a1a1a;
+  max-height: 50vh; overflow-y: auto; }
+.gridline-legend-title { font-weight: bold; margin-bottom: 2px; }
+.gridline-legend-layer { margin-top: 3px; }
+.gridline-legend-row { display: flex; align-items: center; gap: 6px; }
+.gridline-legend-sub { padding-left: 10px; }
+.gridline-legend svg { flex: none; }
+</style>
+{% endmacro %}
+{% macro html(this, kwargs) %}
+<svg width="0" height="0" style="position: absolute" aria-hidden="true"><defs>
+<pattern id="{{ this.hatch_id }}" patternUnits="userSpaceOnUse" width="8" height="8"
+ patternTransform="rotate(45)"><rect width="8" height="8" fill="{{ this.hatch_color }}"
+ fill-opacity="0.08"/><line x1="0" y1="0" x2="0" y2="8" stroke="{{ this.hatch_color }}"
+ stroke-width="2.5"/></pattern></defs></svg>
+{% endmacro %}
+"""
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "GridlineStylesheet"
+        self.font = FONT
+        self.gate_color = GATE_COLOR
+        self.hatch_id = HATCH_ID
+        self.hatch_color = KEEP_CLEAR["color"]
+
+
+class Legend(MacroElement):
+    """A Leaflet control (bottom right) listing the map's layers with their swatches."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
+{{ this.get_name() }}.onAdd = function (map) {
+    var div = L.DomUtil.create("div", "gridline-legend");
+    div.innerHTML = {{ this.body|tojson }};
+    L.DomEvent.disableScrollPropagation(div);
+    return div;
+};
+{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+{% endmacro %}
+"""
+    )
+
+    def __init__(self, layers: Sequence[folium.FeatureGroup], position: str = "bottomright"):
+        super().__init__()
+        self._name = "Legend"
+        self.position = position
+        self.body = legend_html(layers)
+
+
+def legend_html(layers: Sequence[folium.FeatureGroup]) -> str:
+    """Legend markup: one block per layer, one row per legend item."""
+    parts = [f'<div class="gridline-legend-title">{escape(LEGEND_TITLE)}</div>']
+    for layer in layers:
+        if isinstance(layer, Overlay):
+            title, items = escape(layer.title), layer.legend
+        else:  # a plain FeatureGroup: its name is already HTML, as in the layer control
+            title, items = layer.layer_name, ()
+        if len(items) == 1 and items[0].label is None:
+            parts.append(_legend_row(items[0].swatch, title, "gridline-legend-layer"))
+            continue
+        parts.append(f'<div class="gridline-legend-layer">{title}</div>')
+        parts.extend(
+            _legend_row(item.swatch, escape(item.label or layer.title), "gridline-legend-sub")
+            for item in items
+        )
+    return "".join(parts)
+
+
+def _legend_row(swatch: str, label_html: str, css_class: str) -> str:
+    return f'<div class="gridline-legend-row {css_class}">{swatch}<span>{label_html}</span></div>'
+
+
+def base_map(
+    bounds: tuple[float, float, float, float],
+    tile_url: str | None = None,
+    attribution: str = "",
+) -> folium.Map:
+    """An empty map fitted to ``bounds`` = (min_lon, min_lat, max_lon, max_lat), with scale bar.
+
+    Without ``tile_url`` the map has no tiles at all (intranets have no public basemap); with one
+    it gets a single base ``TileLayer`` named "basemap" credited with ``attribution``.
+    """
+    min_lon, min_lat, max_lon, max_lat = bounds
+    if not all(math.isfinite(v) for v in bounds) or min_lon > max_lon or min_lat > max_lat:
+        raise ValueError(f"bounds must be finite (min_lon, min_lat, max_lon, max_lat): {bounds}")
+    m = folium.Map(
+        location=((min_lat + max_lat) / 2, (min_lon + max_lon) / 2),
+        zoom_start=16,
+        tiles=None,
+        control_scale=True,
+    )
+    if tile_url is not None:
+        folium.TileLayer(tile_url, attr=attribution or DEFAULT_ATTRIBUTION, name="basemap").add_to(
+            m
+        )
+    m.add_child(Stylesheet())
+    m.fit_bounds([[min_lat, min_lon], [max_lat, max_lon]], max_zoom=FIT_MAX_ZOOM)
+    return m
+
+
+def add_layers(m: folium.Map, layers: Sequence[folium.FeatureGroup]) -> folium.Map:
+    """Add ``layers`` in order (later ones draw on top), leaving out empty ``Overlay``s."""
+    for layer in layers:
+        if not (isinstance(layer, Overlay) and layer.is_empty()):
+            m.add_child(layer)
+    return m
+
+
+def finish_map(m: folium.Map, *, collapsed: bool = False) -> folium.Map:
+    """Add the legend and the layer control for the map's layers; call once, after all layers."""
+    if any(isinstance(child, folium.LayerControl) for child in m._children.values()):
+        raise ValueError("finish_map was already called on this map")
+    overlays = [
+        child
+        for child in m._children.values()
+        if isinstance(child, folium.FeatureGroup) and child.control
+    ]
+    if overlays:
+        m.add_child(Legend(overlays))
+    folium.LayerControl(collapsed=collapsed).add_to(m)
+    return m
+
+
+def to_html(m: folium.Map) -> str:
+    """The map as a full standalone HTML document."""
+    return m.get_root().render()

@@ -1,0 +1,132 @@
+"""Test fixtures: one real PostGIS database per run, built by the migrations.
+
+The database is GRIDLINE_TEST_DATABASE_URL, else DATABASE_URL's database with ``_test``
+appended (created when missing), else the local ``gridline_test`` that ``make test`` sets up.
+It is emptied and migrated at the start of the run and the demo community is loaded once;
+every test then runs inside a transaction that is rolled back at its end.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from geo import db
+
+LOCAL_TEST_URL = "postgresql+psycopg://gridline:gridline@127.0.0.1:5432/gridline_test"
+
+DROP_OWN_TABLES = """
+SELECT format('DROP TABLE IF EXISTS %I.%I CASCADE', n.nspname, c.relname)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')
+"""
+
+
+def test_database_url() -> str:
+    explicit = os.environ.get("GRIDLINE_TEST_DATABASE_URL")
+    if explicit:
+        return db.sqlalchemy_url(explicit)
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        return LOCAL_TEST_URL
+    url = make_url(db.sqlalchemy_url(base))
+    test_url = url.set(database=f"{url.database}_test").render_as_string(hide_password=False)
+    _create_database(db.libpq_url(base), f"{url.database}_test")
+    return test_url
+
+
+test_database_url.__test__ = False  # a helper, not a test
+
+
+def _create_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    target = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(target, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+
+
+def _reset(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for (statement,) in conn.execute(text(DROP_OWN_TABLES)).all():
+            conn.execute(text(statement))
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    return test_database_url()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    os.environ["DATABASE_URL"] = database_url
+    db.get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    engine = db.get_engine()
+    try:
+        _reset(engine)
+    except Exception as exc:  # no server, wrong password...: say which database and stop
+        pytest.exit(f"cannot prepare the test database {database_url}: {exc}", returncode=2)
+    from alembic import command
+
+    from api.cli import alembic_config
+
+    command.upgrade(alembic_config(), "head")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo(engine: Engine):
+    """The demo community, loaded once and committed."""
+    from geo import demo as generator
+    from geo import seed
+
+    data = generator.generate()
+    with db.transaction(engine) as session:
+        seed.load(session, data)
+    return data
+
+
+@pytest.fixture
+def connection(engine: Engine, demo) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        outer = conn.begin()
+        yield conn
+        outer.rollback()
+
+
+@pytest.fixture
+def session(connection: Connection) -> Iterator[Session]:
+    with Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    ) as s:
+        yield s
+
+
+@pytest.fixture
+def client(connection: Connection) -> Iterator[TestClient]:
+    from api.app import create_app
+    from api.deps import get_session
+
+    def test_session() -> Iterator[Session]:
+        with (
+            Session(bind=connection, join_transaction_mode="create_savepoint") as s,
+            s.begin(),
+        ):
+            yield s
+
+    app = create_app()
+    app.dependency_overrides[get_session] = test_session
+    with TestClient(app) as c:
+        yield c
