@@ -4,7 +4,8 @@ Pure Python (shapely 2, numpy, pyproj), no database. Everything is laid out in a
 frame (UTM 51N, EPSG:32651) and emitted as RFC 7946 GeoJSON Features in WGS84 lon/lat, rounded to
 1e-7 degree, polygons counter-clockwise. The administrative codes (district 330303, street
 330303003, community 330303003001) follow the usual 6+3+3 pattern but are illustrative, not
-official; names other than 蒲江社区, 蒲州街道, 龙湾区, 留香园, 和家锦园, 江前里 and 章微琳 are invented.
+official. Apart from 蒲江社区, 蒲州街道, 龙湾区, 留香园, 和家锦园, 江前里 and 章微琳
+(from the source report), names are invented.
 
 Grids tile their community exactly: the cut lines (community streets and the lanes that split
 blocks) are transformed to lon/lat, noded together with snap-rounding and polygonized, so
@@ -268,9 +269,7 @@ def _frame(
     return outline, xs, ys, splits, cuts
 
 
-def _tile(
-    outline: Polygon, cuts: list[_Cut]
-) -> tuple[list[Polygon], list[LineString], list[bool]]:
+def _tile(outline: Polygon, cuts: list[_Cut]) -> tuple[list[Polygon], list[LineString], list[bool]]:
     """Node the cut lines in lon/lat and polygonize them.
 
     Returns the faces (lon/lat), the lon/lat line of each cut built from the noded edges (so it
@@ -343,7 +342,7 @@ def _plan_compound(
         floor_range, units = (5, 7), rng.choice((2, 3, 3, 4))
         depth, gap = rng.uniform(10.0, 12.0), rng.uniform(20.0, 23.0)
         budget = rng.randint(180, 300)
-    length = min(60.0, max(30.0, units * rng.uniform(14.5, 15.0)))
+    length = min(59.0, max(31.0, units * rng.uniform(14.5, 15.5)))
     bgap = rng.uniform(10.0, 14.0)
     w_main = rng.choice((5.0, 5.5, 6.0, 6.5, 7.0))
     w_lane = rng.choice((3.0, 3.5, 4.0))
@@ -422,7 +421,8 @@ def _build_compound(
             )
             for t in range(rng.randint(2, 4)):
                 tree = Point(
-                    sx + 2.0 + rng.random() * (length - 4.0), sy + 2.0 + rng.random() * (depth - 4.0)
+                    sx + 2.0 + rng.random() * (length - 4.0),
+                    sy + 2.0 + rng.random() * (depth - 4.0),
                 )
                 species = rng.choice(_TREES)
                 out.append(
@@ -452,11 +452,15 @@ def _build_compound(
     ]
     west_end = ax + 3.0 if cw else x_main
     for k, y in enumerate(lane_y):
-        roads.append((LineString([(west_end, y), (x_fire, y)]), f"{k + 1}号支路", "internal_road", w_lane))
+        roads.append(
+            (LineString([(west_end, y), (x_fire, y)]), f"{k + 1}号支路", "internal_road", w_lane)
+        )
     for line, suffix, kind, w in roads:
         out.append(_Pending("roads", line, {"name": f"{name}{suffix}", "kind": kind, "width_m": w}))
 
-    out.append(_Pending("site_features", Point(x_main, ay), {"kind": "gate", "name": f"{name}南门"}))
+    out.append(
+        _Pending("site_features", Point(x_main, ay), {"kind": "gate", "name": f"{name}南门"})
+    )
     out.append(
         _Pending(
             "site_features",
@@ -477,7 +481,9 @@ def _build_compound(
         out.append(_Pending("site_features", pt, props))
         s = y - ay + rng.uniform(60.0, 100.0)
 
-    outline = Polygon([(ax, ay), (x_main, ay), (ax + width, ay), (ax + width, ay + height), (ax, ay + height)])
+    outline = Polygon(
+        [(ax, ay), (x_main, ay), (ax + width, ay), (ax + width, ay + height), (ax, ay + height)]
+    )
     population = round(households * rng.uniform(2.6, 3.0))
     props = {
         "name": name,
@@ -488,3 +494,230 @@ def _build_compound(
     }
     out.insert(0, _Pending("compounds", outline, props))
     return out
+
+
+# --------------------------------------------------------------------------- people and counts
+
+
+def _workers(rng: random.Random, index: int, first: bool, today: datetime.date) -> list[dict]:
+    """21 grid workers (one is 章微琳 in the first community) plus leader, instructor, 驻村组."""
+    taken: set[str] = set()
+
+    def person(gender: str) -> str:
+        chars = _FEMALE_CHARS if gender == "female" else _MALE_CHARS
+        while True:
+            given = "".join(rng.sample(chars, 1 if rng.random() < 0.3 else 2))
+            name = rng.choice(_SURNAMES) + given
+            if name not in taken:
+                taken.add(name)
+                return name
+
+    genders = ["female"] * 11 + ["male"] * 10
+    rng.shuffle(genders)
+    tenures = (
+        [rng.randint(30, 330) for _ in range(5)]  # under a year
+        + [rng.randint(380, 1080) for _ in range(5)]
+        + [rng.randint(1100, 3600) for _ in range(9)]  # 3+ years
+        + [rng.randint(3700, 4700) for _ in range(2)]  # over 10 years
+    )
+    rng.shuffle(tenures)
+    team = [("grid_worker", g, days) for g, days in zip(genders, tenures, strict=True)]
+    team.append(("grid_leader", rng.choice(("female", "male")), rng.randint(2900, 5400)))
+    team.append(("grid_instructor", rng.choice(("female", "male")), rng.randint(1800, 4000)))
+    team += [("resident_group", rng.choice(("female", "male")), rng.randint(400, 2500))] * 2
+    if first:
+        taken.add("章微琳")
+        k = genders.index("female")
+        team[0], team[k] = team[k], team[0]
+    workers = []
+    for j, (role, gender, days) in enumerate(team):
+        name = "章微琳" if first and j == 0 else person(gender)
+        body = ((index * 100 + j) * 387420489 + 123456789) % 10**9  # bijective: unique phones
+        workers.append(
+            {
+                "name": name,
+                "gender": gender,
+                "role": role,
+                "hire_date": (today - datetime.timedelta(days=days)).isoformat(),
+                "phone": f"1{rng.choice('35789')}{body:09d}",
+            }
+        )
+    return workers
+
+
+def _street_front(rng: random.Random, grids: int, remaining: int) -> tuple[list[int], list[int]]:
+    """Street-front households (60-250 per grid) and population adding up to ``remaining``."""
+    factors = [rng.uniform(2.6, 3.0) for _ in range(grids)]
+    weights = [rng.uniform(0.6, 1.4) for _ in range(grids)]
+    total = sum(weights)
+    households = [
+        min(250, max(60, round(remaining * w / total / f)))
+        for w, f in zip(weights, factors, strict=True)
+    ]
+    i = 0
+    for _ in range(100 * grids):
+        residual = remaining - sum(round(h * f) for h, f in zip(households, factors, strict=True))
+        if abs(residual) <= 1:
+            break
+        step = 1 if residual > 0 else -1
+        if 60 <= households[i] + step <= 250:
+            households[i] += step
+        i = (i + 1) % grids
+    population = [round(h * f) for h, f in zip(households, factors, strict=True)]
+    return households, population
+
+
+# --------------------------------------------------------------------------- assembly
+
+
+def _community(
+    seed: int,
+    index: int,
+    centre: tuple[float, float],
+    names: tuple[str, str, str],
+    today: datetime.date,
+) -> DemoCommunity:
+    """Generate community ``index`` (0-based) centred at ``centre`` (metric)."""
+    name, code, street_code = names
+    first = index == 0
+    rng = random.Random(f"{seed}:{index}")
+    prefix = name[:2]
+    outline, xs, ys, splits, cuts = _frame(rng, centre[0], centre[1], prefix, first)
+    faces, cut_lines, _ = _tile(outline, cuts)
+    if len(faces) != 21:
+        raise AssertionError(f"expected 21 grids, polygonize gave {len(faces)}")
+    faces_m = _apply(faces, _to_metric)
+
+    def block_key(i: int) -> tuple[int, int, float]:
+        p = faces_m[i].point_on_surface()
+        r = sum(p.y < y for y in ys[1:3])
+        c = sum(p.x > x for x in xs[1:3])
+        return r, c, p.x if splits[r, c] == "v" else -p.y
+
+    order = sorted(range(len(faces)), key=block_key)
+    grids_ll = _ccw(_apply([faces[i] for i in order], lambda c: np.round(c, 7)))
+    faces_m = [faces_m[i] for i in order]
+    community_ll = _ccw([shapely.unary_union(np.array(grids_ll, dtype=object))])[0]
+    if not isinstance(community_ll, Polygon):
+        raise AssertionError("grids do not form one polygon")
+
+    avail = shapely.buffer(np.array(faces_m, dtype=object), -COMPOUND_SETBACK_M, join_style="mitre")
+    candidates = rng.sample(range(len(faces_m)), len(faces_m))
+    pending: list[_Pending] = []
+    in_grid: dict[int, list[dict]] = {}
+    for spec in _compound_specs(rng, first):
+        for g in candidates:
+            if g in in_grid:
+                continue
+            plan = _plan_compound(rng, spec, avail[g])
+            if plan is not None:
+                in_grid[g] = [plan[0].props]
+                pending += plan
+                break
+        else:
+            raise AssertionError(f"no room for compound {spec.name}")
+
+    compound_pop = sum(p.props["population"] for p in pending if p.target == "compounds")
+    target = 12000 + rng.randint(-300, 300)
+    sf_households, sf_population = _street_front(rng, len(grids_ll), target - compound_pop)
+    grid_features = []
+    for g, geom in enumerate(grids_ll):
+        inside = in_grid.get(g, [])
+        households = sf_households[g] + sum(c["households"] for c in inside)
+        population = sf_population[g] + sum(c["population"] for c in inside)
+        listed = "、".join(c["name"] for c in inside)
+        note = (f"小区：{listed}；" if listed else "") + f"沿街及散居住户{sf_households[g]}户"
+        props = {
+            "code": f"{g + 1:02d}",
+            "name": f"{name}第{g + 1:02d}网格",
+            "households": households,
+            "population": population,
+            "note": note,
+        }
+        grid_features.append(_feature(geom, props))
+
+    out = DemoCommunity(
+        street_code=street_code,
+        community=_feature(MultiPolygon([community_ll]), {"code": code, "name": name}),
+        grids=grid_features,
+    )
+    for cut, line in zip(cuts, cut_lines, strict=True):
+        kind = "street" if cut.kind == "street" else "internal_road"
+        props = {"name": cut.name, "kind": kind, "width_m": cut.width_m}
+        out.roads.append(_feature(line, props))
+
+    with_entrances = [p for p in pending if p.entrances is not None]
+    geoms = [p.geom for p in pending] + [p.entrances for p in with_entrances]
+    lonlat = _ccw(_apply(geoms, _to_lonlat))
+    for p, geom in zip(pending, lonlat, strict=False):
+        getattr(out, p.target).append(_feature(geom, p.props))
+    for p, geom in zip(with_entrances, lonlat[len(pending) :], strict=True):
+        p.props["entrances"] = shapely.get_coordinates(geom).tolist()
+    out.workers = _workers(rng, index, first, today)
+    return out
+
+
+def generate(
+    communities: int = 1, seed: int = 20240524, today: datetime.date | None = None
+) -> DemoData:
+    """Generate a demo district with ``communities`` communities modelled on 蒲江社区.
+
+    Community 1 is 蒲江社区 (code 330303003001) of 蒲州街道 (330303003), 龙湾区 (330303),
+    centred near 120.72E 27.97N; the others are laid out 1.25 km apart in a square-ish serpentine
+    arrangement, grouped into streets of up to 20 communities. Codes are illustrative. Each
+    community has 21 grids, 10 compounds with buildings, roads and site features, and a team of
+    25 (21 grid workers). ``today`` (default: the current date) anchors the workers' hire dates.
+    """
+    if communities < 1:
+        raise ValueError("communities must be at least 1")
+    today = today or datetime.date.today()
+    ncols = math.ceil(math.sqrt(communities))
+    nrows = math.ceil(communities / ncols)
+    bx, by = _transformers()[1].transform(*ORIGIN_LONLAT)
+    name_rng = random.Random(f"{seed}:names")
+    taken = {"蒲江"}
+    street_taken = set(_STREET_NAMES)
+
+    cells: list[Polygon] = []
+    result: list[DemoCommunity] = []
+    for i in range(communities):
+        row = i // ncols
+        col = i % ncols if row % 2 == 0 else ncols - 1 - i % ncols
+        cx, cy = bx + col * PITCH_M, by - row * PITCH_M
+        half, m = PITCH_M / 2, STREET_MARGIN_M
+        cells.append(
+            box(
+                cx - half - (m if col == 0 else 0.0),
+                cy - half - (m if row == nrows - 1 else 0.0),
+                cx + half + (m if col == ncols - 1 else 0.0),
+                cy + half + (m if row == 0 else 0.0),
+            )
+        )
+        street = i // COMMUNITIES_PER_STREET
+        street_code = f"{DISTRICT_CODE}{FIRST_STREET_NUMBER + street:03d}"
+        code = f"{street_code}{i % COMMUNITIES_PER_STREET + 1:03d}"
+        name = "蒲江社区" if i == 0 else f"{_place_name(name_rng, taken)}社区"
+        result.append(_community(seed, i, (cx, cy), (name, code, street_code), today))
+
+    street_geoms, street_props = [], []
+    for s in range(math.ceil(communities / COMMUNITIES_PER_STREET)):
+        members = cells[s * COMMUNITIES_PER_STREET : (s + 1) * COMMUNITIES_PER_STREET]
+        street_geoms.append(shapely.union_all(np.array(members, dtype=object)))
+        base = _STREET_NAMES[s] if s < len(_STREET_NAMES) else _place_name(name_rng, street_taken)
+        street_props.append(
+            {"code": f"{DISTRICT_CODE}{FIRST_STREET_NUMBER + s:03d}", "name": f"{base}街道"}
+        )
+    district = shapely.union_all(np.array(cells, dtype=object)).buffer(
+        DISTRICT_MARGIN_M, join_style="mitre"
+    )
+    _, _, maxx, maxy = district.bounds
+    corner = DISTRICT_MARGIN_M * 0.8  # a coastal corner cut off the north-east
+    district = district.difference(
+        Polygon([(maxx - corner, maxy), (maxx + 1, maxy + 1), (maxx, maxy - corner)])
+    )
+    lonlat = _ccw(_apply([district, *street_geoms], _to_lonlat))
+    return DemoData(
+        district=_feature(_multi(lonlat[0]), {"code": DISTRICT_CODE, "name": DISTRICT_NAME}),
+        streets=[_feature(_multi(g), p) for g, p in zip(lonlat[1:], street_props, strict=True)],
+        communities=result,
+    )

@@ -257,8 +257,8 @@ class SiteFeature(Base):
     __table_args__ = (
         *spatial("site_feature"),
         CheckConstraint(
-            "(kind IN ('gate', 'hydrant', 'tree')) = (GeometryType(geom) = 'POINT')"
-            " AND GeometryType(geom) IN ('POINT', 'POLYGON')",
+            "(kind IN ('gate', 'hydrant', 'tree')) = (ST_Dimension(geom) = 0)"
+            " AND ST_Dimension(geom) IN (0, 2) AND NOT ST_IsCollection(geom)",
             name="geometry_fits_kind",
         ),
     )

@@ -70,14 +70,14 @@ def _check_nesting(coords: Any, depth: int, kind: str) -> None:
     if depth == 0:
         _check_position(coords, kind)
         return
-    if not isinstance(coords, list):
+    if not isinstance(coords, list | tuple):
         raise InvalidInput(f"{kind} coordinates are not nested as GeoJSON requires")
     for item in coords:
         _check_nesting(item, depth - 1, kind)
 
 
 def _check_position(pos: Any, kind: str) -> None:
-    if not isinstance(pos, list) or not 2 <= len(pos) <= 3:
+    if not isinstance(pos, list | tuple) or not 2 <= len(pos) <= 3:
         raise InvalidInput(f"{kind} position {pos!r} is not [lon, lat]")
     for value in pos:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -89,11 +89,11 @@ def _check_position(pos: Any, kind: str) -> None:
 
 
 def _is_empty(coords: Any) -> bool:
-    if not isinstance(coords, list):
+    if not isinstance(coords, list | tuple):
         return False
     if not coords:
         return True
-    if isinstance(coords[0], list):
+    if isinstance(coords[0], list | tuple):
         return all(_is_empty(c) for c in coords)
     return False
 
@@ -110,8 +110,9 @@ def _check_rings(rings: list, prefix: str) -> None:
         name = f"{prefix}ring {i}"
         if len(ring) < 4:
             raise InvalidInput(f"{name} has {len(ring)} position(s): too few points, needs 4")
-        if ring[0][:2] != ring[-1][:2]:
-            raise InvalidInput(f"{name} not closed: first position {ring[0]} != last {ring[-1]}")
+        first, last = list(ring[0][:2]), list(ring[-1][:2])
+        if first != last:
+            raise InvalidInput(f"{name} not closed: first position {first} != last {last}")
 
 
 def check_lonlat(geom: BaseGeometry, service_area: Sequence[float] | None = None) -> None:
@@ -123,7 +124,7 @@ def check_lonlat(geom: BaseGeometry, service_area: Sequence[float] | None = None
         raise InvalidInput("coordinate NaN or Infinity after transformation")
     lon, lat = xy[:, 0], xy[:, 1]
     if (np.abs(xy) > 1000).any():
-        x, y = xy[np.abs(xy).max(axis=1).argmax()]
+        x, y = xy[(np.abs(xy) > 1000).any(axis=1).argmax()]
         raise InvalidInput(
             f"coordinates look projected (x={x:.0f}, y={y:.0f}), not WGS84 lon/lat: wrong CRS; "
             "GeoJSON must be EPSG:4326 (RFC 7946), or give the source CRS"

@@ -195,7 +195,7 @@ BAD_GEOMETRIES = [
     ),
     (
         {"type": "Polygon", "coordinates": [ring(500000, 3150000, 500400, 3150400)]},
-        "coordinates look projected (x=500000, y=3150400), not WGS84 lon/lat: wrong CRS; "
+        "coordinates look projected (x=500000, y=3150000), not WGS84 lon/lat: wrong CRS; "
         "GeoJSON must be EPSG:4326 (RFC 7946), or give the source CRS",
     ),
     (
@@ -233,7 +233,7 @@ def test_self_intersection_reason_is_the_postgis_text(session: Session) -> None:
 def test_nan_and_infinity_are_refused(client: TestClient, place: dict, value: float) -> None:
     coords = ring(LON, LAT, LON + 0.004, LAT + 0.004)
     coords[1][0] = value
-    body = f'{{"type": "Feature", "properties": {{"code": "N", "name": "n", "community": "{PLACE}-C"}}, "geometry": {{"type": "Polygon", "coordinates": {coords}}}}}'  # noqa: E501
+    body = f'{{"type": "Feature", "properties": {{"code": "N", "name": "n", "community": "{PLACE}-C"}}, "geometry": {{"type": "Polygon", "coordinates": [{coords}]}}}}'  # noqa: E501
     body = body.replace("nan", "NaN").replace("inf", "Infinity").replace("'", '"')
     response = client.post("/grids", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 422
@@ -249,7 +249,7 @@ def test_grid_outside_its_community_is_refused(client: TestClient, place: dict) 
     assert problem["label"] == "OUT"
     assert problem["reason"].startswith("grid outside its community (")
     outside_m2 = float(problem["reason"].split("(")[1].split(" ")[0])
-    assert 240_000 < outside_m2 < 250_000  # 0.005 x 0.005 degrees at 28.5N is about 245,000 m2
+    assert 270_000 < outside_m2 < 272_500  # 0.005 x 0.005 degrees at 28.5N: 555 m x 488 m
 
 
 def test_wrong_property_types_are_named(client: TestClient, place: dict) -> None:

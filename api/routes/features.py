@@ -1,7 +1,5 @@
 """CRUD, import and export routes for every feature layer, built from its :class:`Layer`."""
 
-from __future__ import annotations
-
 import datetime as dt
 import tempfile
 from pathlib import Path
@@ -46,9 +44,8 @@ def collection(feats: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
 def layer_router(layer: Layer) -> APIRouter:
     """The routes of one layer under ``/{layer.name}``."""
     router = APIRouter(prefix=f"/{layer.name}", tags=[layer.name])
-    parent_query = Query(
-        None, alias=layer.parent or "parent", description=f"code of the {layer.parent}"
-    )
+    # Built per layer, so this module cannot use postponed annotations.
+    parent_query = Query(alias=layer.parent or "parent", description=f"code of the {layer.parent}")
 
     @router.get("", summary=f"List {layer.name} (GeoJSON FeatureCollection, paged)")
     def list_layer(

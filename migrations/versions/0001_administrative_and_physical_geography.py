@@ -391,8 +391,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.CheckConstraint(
-            "(kind IN ('gate', 'hydrant', 'tree')) = (GeometryType(geom) = 'POINT')"
-            " AND GeometryType(geom) IN ('POINT', 'POLYGON')",
+            "(kind IN ('gate', 'hydrant', 'tree')) = (ST_Dimension(geom) = 0)"
+            " AND ST_Dimension(geom) IN (0, 2) AND NOT ST_IsCollection(geom)",
             name=op.f("ck_site_feature_geometry_fits_kind"),
         ),
         sa.CheckConstraint("ST_IsValid(geom)", name=op.f("ck_site_feature_geom_valid")),
