@@ -28,7 +28,7 @@ test: $(STAMP)
 	export GRIDLINE_TEST_DATABASE_URL="$${GRIDLINE_TEST_DATABASE_URL:-$$url}" && \
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/pytest $(PYTEST_ARGS)
 
-bench-locate: setup
+bench-locate: $(STAMP)
 	@url=$$(scripts/local-postgis gridline_bench) && export DATABASE_URL="$${DATABASE_URL:-$$url}" && \
 	$(BIN)/python bench/locate.py
 

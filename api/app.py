@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from html import escape
 
 from fastapi import FastAPI
@@ -10,16 +12,28 @@ from sqlalchemy import select, text
 
 from api import errors
 from api.deps import SessionDep
+from api.readpool import make_pool
 from api.routes import features, locate, maps, workers
 from geo import models as m
+from geo.db import get_settings
 
 DESCRIPTION = """Community grid governance (网格化管理) on PostGIS: grids and the
 district > street > community > grid hierarchy, compounds, buildings, roads and site features,
 workers, point location and maps. Geometries are RFC 7946 GeoJSON (WGS84 lon/lat)."""
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.read_pool = make_pool(get_settings())
+    await app.state.read_pool.open()
+    try:
+        yield
+    finally:
+        await app.state.read_pool.close()
+
+
 def create_app() -> FastAPI:
-    app = FastAPI(title="Gridline", version="0.1.0", description=DESCRIPTION)
+    app = FastAPI(title="Gridline", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
     app.include_router(locate.router)
     for router in features.routers:

@@ -32,10 +32,10 @@ async def domain_error(request: Request, exc: GridlineError) -> JSONResponse:
     return JSONResponse(body, status_code=_status(exc))
 
 
-async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
-    if isinstance(exc.orig, pg_errors.QueryCanceled):
+async def database_error(request: Request, exc: DBAPIError | pg_errors.Error) -> JSONResponse:
+    if isinstance(getattr(exc, "orig", exc), pg_errors.QueryCanceled):
         return JSONResponse({"detail": "the query took too long and was cancelled"}, 503)
-    if isinstance(exc, IntegrityError):
+    if isinstance(exc, IntegrityError | pg_errors.IntegrityError):
         return JSONResponse({"detail": "the change conflicts with existing data"}, 409)
     log.exception("database error on %s %s", request.method, request.url.path)
     return JSONResponse({"detail": "database error"}, 500)
@@ -44,3 +44,4 @@ async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(GridlineError, domain_error)
     app.add_exception_handler(DBAPIError, database_error)
+    app.add_exception_handler(pg_errors.Error, database_error)

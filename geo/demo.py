@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import itertools
 import math
 import random
 from collections.abc import Callable
@@ -82,7 +83,15 @@ _TREES = ("香樟", "桂花", "榕树", "银杏", "广玉兰")
 
 @dataclass
 class DemoCommunity:
-    """One generated community: its polygon, grids, compounds, buildings, roads, sites, team."""
+    """One generated community; every geometry is a GeoJSON Feature in lon/lat.
+
+    ``community`` is a MultiPolygon ({"code", "name"}); ``grids`` Polygons ({"code", "name",
+    "households", "population", "note"}); ``compounds`` Polygons ({"name",
+    "has_property_management", "year_built", "households", "population"}); ``buildings``
+    Polygons ({"name", "floors", "units", "entrances", "compound"}); ``roads`` LineStrings
+    ({"name", "kind", "width_m"}); ``site_features`` Points or Polygons ({"kind", "name"});
+    ``workers`` plain dicts ({"name", "gender", "role", "hire_date", "phone"}).
+    """
 
     street_code: str
     community: dict
@@ -189,10 +198,21 @@ def _multi(geom: shapely.Geometry) -> MultiPolygon:
     return geom if isinstance(geom, MultiPolygon) else MultiPolygon([geom])
 
 
+def _numeral(n: int) -> str:
+    """Chinese numeral for 1..99 (一, 十二, 二十三)."""
+    tens, ones = divmod(n, 10)
+    head = "" if tens == 0 else ("十" if tens == 1 else _NUMERALS[tens - 1] + "十")
+    return head + (_NUMERALS[ones - 1] if ones else "")
+
+
 def _place_name(rng: random.Random, taken: set[str]) -> str:
-    """A two-character place name not yet in ``taken``."""
-    while True:
+    """A place name not yet in ``taken``: two characters, longer once those run short."""
+    for attempt in itertools.count():
         name = rng.choice(_PLACE_CHARS_A) + rng.choice(_PLACE_CHARS_B)
+        if attempt >= 50:
+            name = rng.choice(_PLACE_CHARS_A) + name
+        if attempt >= 200:
+            name += _numeral(attempt % 99 + 1)
         if name not in taken:
             taken.add(name)
             return name
@@ -228,7 +248,7 @@ def _frame(
     def clipped(coords: list[tuple[float, float]]) -> LineString:
         line = LineString(coords).intersection(clip)
         if not isinstance(line, LineString):
-            raise AssertionError("cut line must clip to a single segment")
+            raise RuntimeError("cut line must clip to a single segment")
         return line
 
     cuts: list[_Cut] = []
@@ -255,9 +275,7 @@ def _frame(
             for k in range(1, parts):
                 t = k / parts + rng.uniform(-0.04, 0.04)
                 lane_no += 1
-                name = f"{prefix}{_NUMERALS[(lane_no - 1) % 10]}巷"
-                if lane_no > 10:
-                    name = f"{prefix}{lane_no}巷"
+                name = f"{prefix}{_numeral(lane_no)}巷"
                 width = rng.choice((5.0, 6.0, 7.0))
                 if direction == "v":
                     x = xs[c] + t * (xs[c + 1] - xs[c])
@@ -269,11 +287,11 @@ def _frame(
     return outline, xs, ys, splits, cuts
 
 
-def _tile(outline: Polygon, cuts: list[_Cut]) -> tuple[list[Polygon], list[LineString], list[bool]]:
+def _tile(outline: Polygon, cuts: list[_Cut]) -> tuple[list[Polygon], list[LineString]]:
     """Node the cut lines in lon/lat and polygonize them.
 
-    Returns the faces (lon/lat), the lon/lat line of each cut built from the noded edges (so it
-    shares the grids' vertices) and whether each noded edge is a dangle.
+    Returns the faces (lon/lat) and the lon/lat line of each cut rebuilt from the noded edges
+    without dangles (so it ends on the outline and shares the grids' vertices).
     """
     lines = [LineString(outline.exterior.coords)] + [c.line for c in cuts]
     lonlat = _apply(lines, _to_lonlat)
@@ -281,7 +299,7 @@ def _tile(outline: Polygon, cuts: list[_Cut]) -> tuple[list[Polygon], list[LineS
     edges = shapely.get_parts(noded)
     faces, _, dangles, invalid = shapely.polygonize_full(edges)
     if not invalid.is_empty:
-        raise AssertionError("polygonize found invalid rings")
+        raise RuntimeError("polygonize found invalid rings")
     dangle_keys = set(shapely.to_wkb(shapely.normalize(shapely.get_parts(dangles))))
     keep = ~np.isin(shapely.to_wkb(shapely.normalize(edges)), list(dangle_keys))
     mids = shapely.line_interpolate_point(edges, 0.5, normalized=True)
@@ -290,9 +308,9 @@ def _tile(outline: Polygon, cuts: list[_Cut]) -> tuple[list[Polygon], list[LineS
         near = (shapely.distance(mids, line) < 1e-6) & keep
         merged = shapely.line_merge(shapely.multilinestrings(edges[near]))
         if not isinstance(merged, LineString):
-            raise AssertionError("a cut line did not merge into one line")
+            raise RuntimeError("a cut line did not merge into one line")
         cut_lines.append(merged)
-    return list(shapely.get_parts(faces)), cut_lines, list(keep)
+    return list(shapely.get_parts(faces)), cut_lines
 
 
 # --------------------------------------------------------------------------- compounds
@@ -468,7 +486,7 @@ def _build_compound(
             {"kind": "keep_clear", "name": f"{name}南门禁停区"},
         )
     )
-    s, hydrant = rng.uniform(20.0, 35.0), 0
+    s, hydrant = min(rng.uniform(20.0, 35.0), height - 12.0), 0  # at least one per compound
     while True:
         y = ay + s
         if any(abs(y - ly) < w_lane / 2 + 1.5 for ly in lane_y):
@@ -476,7 +494,7 @@ def _build_compound(
         if y > ay + height - 10.0:
             break
         hydrant += 1
-        pt = Point(x_main + w_main / 2 + rng.uniform(1.0, 1.8), y)
+        pt = Point(x_main + w_main / 2 + rng.uniform(1.1, 1.8), y)
         props = {"kind": "hydrant", "name": f"{name}消火栓{hydrant}"}
         out.append(_Pending("site_features", pt, props))
         s = y - ay + rng.uniform(60.0, 100.0)
@@ -583,9 +601,9 @@ def _community(
     rng = random.Random(f"{seed}:{index}")
     prefix = name[:2]
     outline, xs, ys, splits, cuts = _frame(rng, centre[0], centre[1], prefix, first)
-    faces, cut_lines, _ = _tile(outline, cuts)
+    faces, cut_lines = _tile(outline, cuts)
     if len(faces) != 21:
-        raise AssertionError(f"expected 21 grids, polygonize gave {len(faces)}")
+        raise RuntimeError(f"expected 21 grids, polygonize gave {len(faces)}")
     faces_m = _apply(faces, _to_metric)
 
     def block_key(i: int) -> tuple[int, int, float]:
@@ -599,7 +617,7 @@ def _community(
     faces_m = [faces_m[i] for i in order]
     community_ll = _ccw([shapely.unary_union(np.array(grids_ll, dtype=object))])[0]
     if not isinstance(community_ll, Polygon):
-        raise AssertionError("grids do not form one polygon")
+        raise RuntimeError("grids do not form one polygon")
 
     avail = shapely.buffer(np.array(faces_m, dtype=object), -COMPOUND_SETBACK_M, join_style="mitre")
     candidates = rng.sample(range(len(faces_m)), len(faces_m))
@@ -615,7 +633,7 @@ def _community(
                 pending += plan
                 break
         else:
-            raise AssertionError(f"no room for compound {spec.name}")
+            raise RuntimeError(f"no room for compound {spec.name}")
 
     compound_pop = sum(p.props["population"] for p in pending if p.target == "compounds")
     target = 12000 + rng.randint(-300, 300)

@@ -72,7 +72,17 @@ def to_wgs84(lon: float, lat: float, crs: str) -> tuple[float, float]:
 def locate(cursor: Any, lon: float, lat: float) -> dict[str, Any]:
     """Run the locate query on a psycopg cursor; ``lon``/``lat`` in WGS84."""
     cursor.execute(LOCATE_SQL, {"lon": lon, "lat": lat})
-    row = cursor.fetchone()
+    return describe(cursor.fetchone(), lon, lat)
+
+
+async def locate_async(connection: Any, lon: float, lat: float) -> dict[str, Any]:
+    """The same on a psycopg AsyncConnection (the API's hot path)."""
+    cursor = await connection.execute(LOCATE_SQL, {"lon": lon, "lat": lat})
+    return describe(await cursor.fetchone(), lon, lat)
+
+
+def describe(row: tuple, lon: float, lat: float) -> dict[str, Any]:
+    """The answer for one row of LOCATE_SQL."""
     d_code, d_name, s_code, s_name, c_code, c_name, g_id, g_code, g_name, k_id, k_name = row
     community = {"code": c_code, "name": c_name} if c_code else None
     blind = community is not None and g_id is None

@@ -118,6 +118,8 @@ def session(connection: Connection) -> Iterator[Session]:
 def client(connection: Connection) -> Iterator[TestClient]:
     from api.app import create_app
     from api.deps import get_session
+    from api.readpool import get_locator
+    from geo.locate import locate
 
     def test_session() -> Iterator[Session]:
         with (
@@ -126,7 +128,12 @@ def client(connection: Connection) -> Iterator[TestClient]:
         ):
             yield s
 
+    async def test_locator(lon: float, lat: float) -> dict:
+        with connection.connection.driver_connection.cursor() as cursor:
+            return locate(cursor, lon, lat)
+
     app = create_app()
     app.dependency_overrides[get_session] = test_session
+    app.dependency_overrides[get_locator] = lambda: test_locator
     with TestClient(app) as c:
         yield c

@@ -396,3 +396,13 @@ def test_failed_import_writes_nothing(client: TestClient, place: dict) -> None:
     )
     assert ok.status_code == 201
     assert ok.json()["imported"] == 2
+
+
+def test_statement_timeout_is_a_clean_503(client: TestClient, connection, engine) -> None:
+    """A query stuck behind a lock is cancelled by the statement timeout: 503, no SQL text."""
+    connection.execute(text("SET LOCAL statement_timeout = 200"))
+    with engine.connect() as other, other.begin():
+        other.execute(text("LOCK TABLE building IN ACCESS EXCLUSIVE MODE"))
+        response = client.get("/buildings", params={"limit": 10})
+    assert response.status_code == 503
+    assert response.json() == {"detail": "the query took too long and was cancelled"}
