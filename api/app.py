@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 
 from api import errors
 from api.deps import SessionDep
-from api.readpool import make_pool
+from api.readpool import make_pool, pooled_locator
 from api.routes import features, locate, maps, workers
 from geo import models as m
 from geo.db import get_settings
@@ -24,12 +24,13 @@ workers, point location and maps. Geometries are RFC 7946 GeoJSON (WGS84 lon/lat
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    app.state.read_pool = make_pool(get_settings())
-    await app.state.read_pool.open()
+    pool = make_pool(get_settings())
+    await pool.open()
+    app.state.locator = pooled_locator(pool)
     try:
         yield
     finally:
-        await app.state.read_pool.close()
+        await pool.close()
 
 
 def create_app() -> FastAPI:

@@ -1,8 +1,9 @@
 """An asyncio psycopg pool for hot read-only queries (locate), beside the ORM's engine.
 
 Locate is asked for on every tap of a phone map; running it on the event loop with a pooled
-autocommit connection (server-side prepared after a few uses) avoids the thread hops and the
-BEGIN/COMMIT round trips of the ORM session.
+autocommit connection (server-side prepared after a few uses, as psycopg does for repeated
+queries) avoids the thread hops and the BEGIN/COMMIT round trips of an ORM session. The app
+keeps the locator in ``app.state.locator``; tests put one there that reads their transaction.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import Request
 from psycopg_pool import AsyncConnectionPool
 
 from geo.db import Settings, libpq_url
@@ -32,10 +32,7 @@ def make_pool(settings: Settings) -> AsyncConnectionPool:
     )
 
 
-async def get_locator(request: Request) -> Locator:
-    """Locate on a pooled connection (tests override this with their own transaction)."""
-    pool: AsyncConnectionPool = request.app.state.read_pool
-
+def pooled_locator(pool: AsyncConnectionPool) -> Locator:
     async def run(lon: float, lat: float) -> dict[str, Any]:
         async with pool.connection() as connection:
             return await locate_async(connection, lon, lat)

@@ -118,7 +118,6 @@ def session(connection: Connection) -> Iterator[Session]:
 def client(connection: Connection) -> Iterator[TestClient]:
     from api.app import create_app
     from api.deps import get_session
-    from api.readpool import get_locator
     from geo.locate import locate
 
     def test_session() -> Iterator[Session]:
@@ -134,6 +133,6 @@ def client(connection: Connection) -> Iterator[TestClient]:
 
     app = create_app()
     app.dependency_overrides[get_session] = test_session
-    app.dependency_overrides[get_locator] = lambda: test_locator
     with TestClient(app) as c:
+        app.state.locator = test_locator
         yield c

@@ -2,10 +2,9 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.readpool import Locator, get_locator
 from geo.locate import to_wgs84
 
 router = APIRouter(tags=["locate"])
@@ -13,7 +12,7 @@ router = APIRouter(tags=["locate"])
 
 @router.get("/locate", summary="District, street, community, grid and compound at a point")
 async def locate_point(
-    locator: Annotated[Locator, Depends(get_locator)],
+    request: Request,
     lon: Annotated[float, Query(description="longitude")],
     lat: Annotated[float, Query(description="latitude")],
     crs: Annotated[
@@ -22,7 +21,7 @@ async def locate_point(
     ] = "wgs84",
 ) -> JSONResponse:
     wgs_lon, wgs_lat = to_wgs84(lon, lat, crs)
-    found = await locator(wgs_lon, wgs_lat)
+    found = await request.app.state.locator(wgs_lon, wgs_lat)
     if crs != "wgs84":
         found["input"] = {"lon": lon, "lat": lat, "crs": crs}
     return JSONResponse(found)
