@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import shapely
 from geoalchemy2.shape import from_shape, to_shape
 from pydantic import ValidationError
 from shapely.geometry import MultiPoint, mapping
@@ -466,7 +465,7 @@ def delete(
         obj.valid_to = max(today or dt.date.today(), obj.valid_from)
         session.flush()
         return
-    if layer.parent is None or layer.model in (m.Street, m.Community):
+    if layer.model in CHILDREN:
         _refuse_if_children(session, layer, obj)
     if isinstance(obj, m.Compound):
         for member in (m.Building, m.Road, m.SiteFeature):
@@ -477,18 +476,15 @@ def delete(
     session.flush()
 
 
+CHILDREN = {
+    m.District: (m.Street, "district_id"),
+    m.Street: (m.Community, "street_id"),
+    m.Community: (m.Grid, "community_id"),
+}
+
+
 def _refuse_if_children(session: Session, layer: Layer, obj: Any) -> None:
-    children = {
-        m.District: (m.Street, "district_id"),
-        m.Street: (m.Community, "street_id"),
-        m.Community: (m.Grid, "community_id"),
-    }
-    child, column = children[layer.model]
+    child, column = CHILDREN[layer.model]
     count = session.scalar(select(func.count()).where(getattr(child, column) == obj.id))
     if count:
         raise Conflict(f"{layer.name} {obj.code} still has {count} {child.__tablename__}(s)")
-
-
-def bounds(geoms: Iterable[BaseGeometry]) -> tuple[float, float, float, float]:
-    """Lon/lat bounds of some geometries."""
-    return tuple(shapely.total_bounds(list(geoms)).tolist())

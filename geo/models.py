@@ -95,42 +95,38 @@ class WorkerRole(enum.StrEnum):
     RESIDENT_GROUP = "resident_group"
 
 
-class District(Base):
+class AdministrativeArea:
+    """Columns shared by district, street and community: a unique code, a name, an area."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    geom = geometry_column("MULTIPOLYGON")
+
+
+class District(AdministrativeArea, Base):
     """区: the top of the administrative hierarchy."""
 
     __tablename__ = "district"
     __table_args__ = spatial("district")
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    geom = geometry_column("MULTIPOLYGON")
 
-
-class Street(Base):
+class Street(AdministrativeArea, Base):
     """街道: a sub-district of a district."""
 
     __tablename__ = "street"
     __table_args__ = spatial("street")
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    geom = geometry_column("MULTIPOLYGON")
 
 
-class Community(Base):
+class Community(AdministrativeArea, Base):
     """社区: the area a community office serves; its grids tile it."""
 
     __tablename__ = "community"
     __table_args__ = spatial("community")
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     street_id: Mapped[int] = mapped_column(ForeignKey("street.id"), index=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    geom = geometry_column("MULTIPOLYGON")
 
 
 class Grid(Base):

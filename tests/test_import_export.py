@@ -272,3 +272,65 @@ def test_api_export_geopackage(client, demo, tmp_path: Path) -> None:
     assert len(geoms) == 21
     geojson = client.get("/grids/export", params={"community": "330303003001"}).json()
     assert len(geojson["features"]) == 21
+
+
+def test_import_workers_from_csv(
+    gridline, community: str, session: Session, tmp_path: Path
+) -> None:
+    path = tmp_path / "workers.csv"
+    path.write_text(
+        "name,gender,role,hire_date,phone\n"
+        "章微琳,female,grid_worker,2019-03-01,13800000001\n"
+        "王强,male,grid_leader,2012-07-15,\n",
+        encoding="utf-8",
+    )
+    assert gridline("import", "workers", path, "--community", community) == (
+        0,
+        "imported 2 workers\n",
+        "",
+    )
+    names = session.scalars(
+        select(m.Worker.name)
+        .join(m.Community)
+        .where(m.Community.code == community)
+        .order_by(m.Worker.id)
+    ).all()
+    assert names == ["章微琳", "王强"]
+    path.write_text(
+        "name,gender,role,hire_date,phone\n李娜,woman,grid_worker,2019-03-01,\n", encoding="utf-8"
+    )
+    status, _, err = gridline("import", "workers", path, "--community", community)
+    assert status == 1
+    assert err.splitlines()[0] == (
+        "gridline: workers.csv: feature 0 (李娜): gender: Input should be 'female' or 'male'"
+    )
+
+
+def test_export_mixed_site_features_to_geopackage(client, demo, tmp_path: Path) -> None:
+    response = client.get(
+        "/site-features/export", params={"community": "330303003001", "format": "gpkg"}
+    )
+    assert response.status_code == 200
+    path = tmp_path / "sites.gpkg"
+    path.write_bytes(response.content)
+    _, _, geoms, _ = pyogrio.raw.read(path)
+    kinds = {shapely.from_wkb(g).geom_type for g in geoms}
+    assert kinds == {"Point", "Polygon"}
+    assert len(geoms) == len(demo.communities[0].site_features)
+
+
+def test_cli_locate_and_map(gridline, demo, tmp_path: Path) -> None:
+    p = shape(demo.communities[0].grids[4]["geometry"]).representative_point()
+    status, out, _ = gridline("locate", p.x, p.y)
+    assert status == 0
+    assert json.loads(out)["grid"]["code"] == "05"
+    assert gridline("locate", p.x, 95)[2] == "gridline: lat 95 out of range [-90, 90]\n"
+    html = tmp_path / "map.html"
+    assert gridline("map", "community", "330303003001", "-o", html)[:2] == (
+        0,
+        f"map of community 330303003001 written to {html}\n",
+    )
+    assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert gridline("map", "community", "nope", "-o", html)[2] == (
+        "gridline: community 'nope' not found\n"
+    )

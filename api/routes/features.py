@@ -81,7 +81,6 @@ def layer_router(layer: Layer) -> APIRouter:
     def create(
         session: SessionDep,
         settings: SettingsDep,
-        response: Response,
         feature: Annotated[dict[str, Any], Body(examples=[FEATURE_EXAMPLE])],
     ) -> JSONResponse:
         candidates = features.prepare(layer, [feature], service_area=settings.service_area)
