@@ -16,7 +16,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 demo_app = typer.Typer(no_args_is_help=True, help="The generated demo community.")
 map_app = typer.Typer(no_args_is_help=True, help="Maps as standalone HTML files.")
+assign_app = typer.Typer(no_args_is_help=True, help="A/B roles of workers on grids.")
 app.add_typer(db_app, name="db")
+app.add_typer(assign_app, name="assign")
 app.add_typer(demo_app, name="demo")
 app.add_typer(map_app, name="map")
 
@@ -166,6 +168,136 @@ def map_community(
         fail(str(exc))
     output.write_text(html, encoding="utf-8")
     typer.echo(f"map of community {code} written to {output}")
+
+
+def echo_json(value: object) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+@assign_app.command("plan")
+def assign_plan(
+    community: str,
+    apply: Annotated[bool, typer.Option("--apply", help="write the plan from today")] = False,
+) -> None:
+    """Propose A/B roles for COMMUNITY (and apply them with --apply, in one transaction)."""
+    from geo import planning
+
+    try:
+        with transaction() as session:
+            result = planning.plan_community(session, community)
+            body = planning.plan_json(session, community, result)
+            if apply:
+                applied = planning.apply_plan(session, community, result.roles)
+    except GridlineError as exc:
+        fail(str(exc))
+    metrics = body["metrics"]
+    typer.echo(
+        f"{metrics['grids']} grids, {metrics['workers']} workers: "
+        f"mixed-gender pairs {metrics['mixed_gender_pairs']}, "
+        f"mentoring pairs {metrics['mentoring_pairs']}, "
+        f"max/mean load {metrics['max_load']:.0f}/{metrics['mean_load']:.0f} "
+        f"({metrics['solver_status']}, {metrics['seconds']:.2f} s)"
+    )
+    for role in body["roles"]:
+        typer.echo(
+            f"  grid {role['grid']}  {role['role']}  {role['worker']} (#{role['worker_id']})"
+        )
+    for issue in body["issues"]:
+        typer.echo(f"  note: {issue['message']}")
+    for change in body["changes"]:
+        typer.echo(
+            f"  {change['kind']}: {change['role']} of grid {change['grid']}: {change['worker']}"
+        )
+    if apply:
+        typer.echo(f"applied: {len(applied.added)} roles added, {len(applied.ended)} ended")
+
+
+@assign_app.command("add")
+def assign_add(
+    worker_id: int,
+    grid_id: int,
+    role: Annotated[str, typer.Argument(help="A or B")],
+    start: Annotated[str | None, typer.Option("--from", help="first day (YYYY-MM-DD)")] = None,
+) -> None:
+    """Give WORKER_ID the role ROLE on GRID_ID."""
+    from geo import roster
+
+    try:
+        with transaction() as session:
+            echo_json(roster.assign(session, worker_id, grid_id, role, parse_day(start)))
+    except GridlineError as exc:
+        fail(str(exc))
+
+
+@assign_app.command("end")
+def assign_end(
+    assignment_id: int,
+    on: Annotated[str | None, typer.Option(help="first day without the role")] = None,
+) -> None:
+    """End role ASSIGNMENT_ID (history is kept)."""
+    from geo import roster
+
+    try:
+        with transaction() as session:
+            echo_json(roster.end(session, assignment_id, parse_day(on)))
+    except GridlineError as exc:
+        fail(str(exc))
+
+
+@assign_app.command("list")
+def assign_list(
+    community: Annotated[str | None, typer.Option(help="community code")] = None,
+    grid_id: Annotated[int | None, typer.Option(help="grid id")] = None,
+    worker_id: Annotated[int | None, typer.Option(help="worker id")] = None,
+    on: Annotated[str | None, typer.Option(help="held on this day")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="period start")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="period end (included)")] = None,
+) -> None:
+    """Roles as JSON: who covered a grid on a day, which grids a worker covered in a period."""
+    import datetime as dt
+
+    from geo import roster
+
+    period = None
+    if start or end:
+        period = (parse_day(start) or dt.date.min, parse_day(end) or dt.date.max)
+    try:
+        with transaction() as session:
+            echo_json(
+                roster.list_roles(
+                    session,
+                    community=community,
+                    grid_id=grid_id,
+                    worker_id=worker_id,
+                    on=parse_day(on),
+                    period=period,
+                )
+            )
+    except GridlineError as exc:
+        fail(str(exc))
+
+
+@assign_app.command("coverage")
+def assign_coverage(community: str) -> None:
+    """Grids without A or B, idle workers, loads and overloads, the A/B pairs (JSON)."""
+    from geo import planning
+
+    try:
+        with transaction() as session:
+            echo_json(planning.coverage(session, community))
+    except GridlineError as exc:
+        fail(str(exc))
+
+
+def parse_day(value: str | None):
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{value!r} is not a date (YYYY-MM-DD)")
 
 
 @app.command("serve")

@@ -30,6 +30,16 @@ class Settings(BaseSettings):
     """lon/lat box inside which all data must lie (default: China); guards against bad CRS."""
     containment_tolerance_m2: float = Field(1.0, ge=0)
     """Area a feature may stick out of its parent (grid of community...) before it is refused."""
+    allow_multiple_a: bool = False
+    """Let a worker be A of several grids at once even when there are enough workers."""
+    load_weight_building: float = Field(5.0, ge=0)
+    """Households-equivalent load of one building in a grid (assignment balancing)."""
+    load_weight_hazard: float = Field(20.0, ge=0)
+    """Households-equivalent load of one open hazard in a grid (counted once hazards exist)."""
+    b_load_share: float = Field(0.25, ge=0, le=1)
+    """Share of a grid's load its B worker carries."""
+    overload_ratio: float = Field(1.5, gt=1)
+    """A worker whose load exceeds this multiple of the community mean is overloaded."""
     tile_url: str | None = None
     """XYZ tile URL of an intranet basemap for the maps; none draws vectors only."""
     tile_attribution: str = ""

@@ -96,11 +96,17 @@ def list_features(
     *,
     parent: str | None = None,
     bbox: Sequence[float] | None = None,
+    code: str | None = None,
     limit: int | None = 100,
     offset: int = 0,
 ) -> Page:
-    """Current features of a layer, optionally of one parent (by code) and in a lon/lat box."""
+    """Current features of a layer, optionally of one parent (by code), with one code, in a
+    lon/lat box."""
     query = _select(layer)
+    if code is not None:
+        if "code" not in layer.fields:
+            raise InvalidInput(f"{layer.name} have no code")
+        query = query.where(layer.model.code == code)
     if parent is not None:
         if layer.parent_model is None:
             raise InvalidInput(f"{layer.name} have no parent to filter by")

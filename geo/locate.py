@@ -4,6 +4,8 @@ One SQL statement, each level found through its GiST index. The levels are kept 
 the grid and the compound are searched only in the community found, and the street and the
 district are those of the community when there is one.
 
+The answer names the grid's current A worker and B worker(s) under ``responsible``.
+
 Rule for points on boundaries (documented in the README): a point on a shared edge or vertex
 touches several areas; of those, the one with the smallest code wins (compounds: smallest id).
 A point inside the community but in no grid is a blind zone (盲区) and is reported as such.
@@ -44,12 +46,19 @@ k AS (
     SELECT compound.id, compound.name
     FROM compound, pt
     WHERE ST_Intersects(compound.geom, pt.geom) AND compound.community_id = (SELECT id FROM c)
-    ORDER BY compound.id LIMIT 1)
+    ORDER BY compound.id LIMIT 1),
+r AS (
+    SELECT assignment.role, worker.id, worker.name, worker.phone
+    FROM assignment JOIN worker ON worker.id = assignment.worker_id
+    WHERE assignment.grid_id = (SELECT id FROM g) AND assignment.valid_from <= CURRENT_DATE
+      AND (assignment.valid_to IS NULL OR assignment.valid_to > CURRENT_DATE))
 SELECT (SELECT code FROM d), (SELECT name FROM d),
        (SELECT code FROM s), (SELECT name FROM s),
        (SELECT code FROM c), (SELECT name FROM c),
        (SELECT id FROM g), (SELECT code FROM g), (SELECT name FROM g),
-       (SELECT id FROM k), (SELECT name FROM k)
+       (SELECT id FROM k), (SELECT name FROM k),
+       (SELECT json_agg(json_build_object('role', role, 'id', id, 'name', name, 'phone', phone)
+                        ORDER BY role, id) FROM r)
 """
 
 CRS_NAMES = ("wgs84", "gcj02")
@@ -83,7 +92,7 @@ async def locate_async(connection: Any, lon: float, lat: float) -> dict[str, Any
 
 def describe(row: tuple, lon: float, lat: float) -> dict[str, Any]:
     """The answer for one row of LOCATE_SQL."""
-    d_code, d_name, s_code, s_name, c_code, c_name, g_id, g_code, g_name, k_id, k_name = row
+    d_code, d_name, s_code, s_name, c_code, c_name, g_id, g_code, g_name, k_id, k_name, roles = row
     community = {"code": c_code, "name": c_name} if c_code else None
     blind = community is not None and g_id is None
     if community is None:
@@ -100,6 +109,15 @@ def describe(row: tuple, lon: float, lat: float) -> dict[str, Any]:
         "community": community,
         "grid": {"id": g_id, "code": g_code, "name": g_name} if g_id else None,
         "compound": {"id": k_id, "name": k_name} if k_id else None,
+        "responsible": _responsible(roles or []) if g_id else None,
         "blind_zone": blind,
         "message": message,
     }
+
+
+def _responsible(roles: list[dict[str, Any]]) -> dict[str, Any]:
+    """The grid's A worker and its B workers (who to call about this place)."""
+    strip = [{k: v for k, v in r.items() if k != "role"} for r in roles]
+    a = [p for p, r in zip(strip, roles, strict=True) if r["role"] == "A"]
+    b = [p for p, r in zip(strip, roles, strict=True) if r["role"] == "B"]
+    return {"a": a[0] if a else None, "b": b}

@@ -22,8 +22,10 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    column,
     text,
 )
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -281,6 +283,48 @@ class Worker(Base):
     role: Mapped[WorkerRole] = mapped_column(_enum(WorkerRole, "worker_role"))
     hire_date: Mapped[dt.date]
     phone: Mapped[str | None] = mapped_column(String(32))
+    left_on: Mapped[dt.date | None] = mapped_column(Date)
+    """First day the worker no longer works here; their roles end that day."""
+
+
+class AssignmentRole(enum.StrEnum):
+    A = "A"
+    B = "B"
+
+
+class Assignment(Base):
+    """A worker's role on a grid over a period of days, valid_from <= day < valid_to.
+
+    A is the primary worker (A角), B the backup (B角), the A worker of an adjacent grid. History
+    is kept: ending a role sets valid_to, nothing is deleted. Exclusion constraints make two A
+    workers of one grid, or the same role twice, impossible on any day, even under concurrency.
+    """
+
+    __tablename__ = "assignment"
+    __table_args__ = (
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="period_ordered"),
+        ExcludeConstraint(
+            (column("grid_id"), "="),
+            (text("daterange(valid_from, valid_to)"), "&&"),
+            where=text("role = 'A'"),
+            using="gist",
+            name="ex_assignment_one_a_per_grid",
+        ),
+        ExcludeConstraint(
+            (column("grid_id"), "="),
+            (column("worker_id"), "="),
+            (text("daterange(valid_from, valid_to)"), "&&"),
+            using="gist",
+            name="ex_assignment_one_role_per_worker_and_grid",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id"), index=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grid.id"), index=True)
+    role: Mapped[AssignmentRole] = mapped_column(_enum(AssignmentRole, "assignment_role"))
+    valid_from: Mapped[dt.date] = mapped_column(Date, server_default=text("CURRENT_DATE"))
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from geo import models as m
 from geo.errors import FeatureProblem, FeaturesRejected, InvalidInput, NotFound
 from geo.layers import plain
+from geo.roster import end_roles_of
 
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 -]{4,30}$")]
 
@@ -28,10 +29,13 @@ class WorkerIn(BaseModel):
     role: m.WorkerRole = m.WorkerRole.GRID_WORKER
     hire_date: dt.date
     phone: Phone | None = None
+    left_on: Annotated[
+        dt.date | None, Field(description="first day no longer working here; ends their roles")
+    ] = None
     community: Annotated[str | None, Field(description="community code")] = None
 
 
-FIELDS = ("name", "gender", "role", "hire_date", "phone")
+FIELDS = ("name", "gender", "role", "hire_date", "phone", "left_on")
 
 
 def to_dict(worker: m.Worker, community: str | None) -> dict[str, Any]:
@@ -63,6 +67,8 @@ def get_worker(session: Session, worker_id: int) -> dict[str, Any]:
 def _values(session: Session, data: WorkerIn, today: dt.date) -> dict[str, Any]:
     if data.hire_date > today:
         raise InvalidInput(f"hire_date {data.hire_date} is in the future")
+    if data.left_on is not None and data.left_on <= data.hire_date:
+        raise InvalidInput(f"left_on {data.left_on} must be after hire_date {data.hire_date}")
     values = data.model_dump(exclude={"community"})
     values["community_id"] = None
     if data.community is not None:
@@ -91,6 +97,8 @@ def update_worker(session: Session, worker_id: int, data: WorkerIn) -> None:
         raise NotFound(f"worker {worker_id} not found")
     for key, value in _values(session, data, dt.date.today()).items():
         setattr(worker, key, value)
+    if worker.left_on is not None:
+        end_roles_of(session, worker_id, worker.left_on)
     session.flush()
 
 

@@ -54,6 +54,7 @@ def _create_database(admin_url: str, name: str) -> None:
     target = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     with psycopg.connect(target, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        conn.execute("CREATE EXTENSION IF NOT EXISTS btree_gist")
 
 
 def _reset(engine: Engine) -> None:
