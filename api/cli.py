@@ -300,6 +300,23 @@ def parse_day(value: str | None):
         fail(f"{value!r} is not a date (YYYY-MM-DD)")
 
 
+@map_app.command("assignments")
+def map_assignments(
+    code: str,
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")],
+) -> None:
+    """Write the A/B roles map of community CODE as a standalone HTML file."""
+    from api.routes.maps import render_assignments
+
+    try:
+        with transaction() as session:
+            html = render_assignments(session, get_settings(), code)
+    except GridlineError as exc:
+        fail(str(exc))
+    output.write_text(html, encoding="utf-8")
+    typer.echo(f"A/B map of community {code} written to {output}")
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",

@@ -39,7 +39,9 @@ def grid_loads(session: Session, community: int) -> dict[int, float]:
     """A grid's load: households + weight x buildings (+ weight x open hazards, once hazards
     are recorded), in households-equivalents."""
     settings = get_settings()
-    buildings = dict(session.execute(text(BUILDINGS_PER_GRID_SQL), {"community_id": community}))
+    buildings = dict(
+        session.execute(text(BUILDINGS_PER_GRID_SQL), {"community_id": community}).all()
+    )
     households = dict(
         session.execute(
             select(m.Grid.id, m.Grid.households).where(
@@ -106,12 +108,14 @@ def plan_json(session: Session, code: str, result: Plan) -> dict[str, Any]:
     """A plan with grid codes and worker names next to the ids."""
     community = community_id(session, code)
     codes = dict(
-        session.execute(select(m.Grid.id, m.Grid.code).where(m.Grid.community_id == community))
+        session.execute(
+            select(m.Grid.id, m.Grid.code).where(m.Grid.community_id == community)
+        ).all()
     )
     names = dict(
         session.execute(
             select(m.Worker.id, m.Worker.name).where(m.Worker.community_id == community)
-        )
+        ).all()
     )
 
     def role(r: Role) -> dict[str, Any]:

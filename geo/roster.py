@@ -184,7 +184,7 @@ def end(session: Session, assignment_id: int, valid_to: dt.date | None = None) -
     if row is None:
         raise NotFound(f"assignment {assignment_id} not found")
     day = valid_to or dt.date.today()
-    if row.valid_to is not None and row.valid_to <= day:
+    if row.valid_to is not None:
         raise Conflict(f"assignment {assignment_id} already ended on {row.valid_to}")
     if day <= row.valid_from:
         raise InvalidInput(

@@ -33,3 +33,12 @@ def test_index_lists_community_maps(client: TestClient) -> None:
     html = client.get("/").text
     assert f'<a href="/maps/communities/{DEMO}">蒲江社区 ({DEMO})</a>' in html
     assert client.get("/health").json() == {"status": "ok", "database": "ok"}
+
+
+def test_assignment_map_page(client: TestClient) -> None:
+    client.post(f"/communities/{DEMO}/assignment-plan/apply")
+    html = client.get(f"/maps/communities/{DEMO}/assignments").text
+    assert html.startswith("<!DOCTYPE html>")
+    assert "AB 搭档 A/B pairs" in html or json.dumps("AB 搭档 A/B pairs")[1:-1] in html
+    assert html.count('"pair": "B of ') == 21
+    assert client.get("/maps/communities/nope/assignments").status_code == 404

@@ -65,8 +65,10 @@ class PlanSettings:
     needs no weights: coverage rules > stability (kept roles) > mentoring pairs > mixed-gender
     pairs > balance (the largest worker load). ``max_b_roles`` is the rule "nobody carries far
     more work": a worker is B of at most that many grids unless the adjacency forces more
-    (reported as ``b_overload``). ``search_workers`` 0 means 1 CP-SAT thread for small problems
-    (deterministic) and 2 from ``parallel_from_grids`` grids on.
+    (reported as ``b_overload``). ``seed`` and ``search_workers`` (CP-SAT threads; 1 keeps
+    small plans deterministic) go to CP-SAT; from ``lns_from_grids`` grids on, the planner
+    improves the greedy plan region by region (``geo.assignment.lns``) instead of solving one
+    model for the whole area.
     """
 
     b_load_share: float = 0.25
@@ -75,8 +77,8 @@ class PlanSettings:
     time_limit_s: float = 20.0
     max_b_roles: int = 2
     seed: int = 20240524
-    search_workers: int = 0
-    parallel_from_grids: int = 200
+    search_workers: int = 1
+    lns_from_grids: int = 150
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,26 @@ class Problem:
     def distance(self, g: int, h: int) -> float:
         return float(np.hypot(*(self.xy[g] - self.xy[h])))
 
+    def type_keys(self) -> tuple[list[tuple[str, str]], list[int]]:
+        """Worker types (gender, experience class) present, sorted, and each worker's type."""
+        pairs = [(w.gender, c) for w, c in zip(self.workers, self.classes, strict=True)]
+        keys = sorted(set(pairs))
+        return keys, [keys.index(k) for k in pairs]
+
+    def near_arcs(self, g: int, k: int) -> list[tuple[int, int]]:
+        """Arcs of ``g`` to its neighbours (penalty 0), then to its ``k`` nearest non-adjacent
+        grids (penalty = rank 1..k)."""
+        nbrs = self.neighbours[g]
+        far = self.nearest(g, set(nbrs))[:k] if k else []
+        return [(h, 0) for h in nbrs] + [(h, i + 1) for i, h in enumerate(far)]
+
+    def b_arcs(self, g: int) -> list[tuple[int, int]]:
+        """Candidate B arcs of ``g`` (the B is the A of the arc's head): its neighbours, plus,
+        for an island or when workers hold several grids, the ``cap_a + 1`` nearest others (at
+        least one of them outside the grid's own unit)."""
+        need_far = not self.neighbours[g] or self.shared
+        return self.near_arcs(g, self.cap_a + 1 if need_far else 0)
+
     def nearest(self, g: int, exclude: set[int] | None = None) -> list[int]:
         """All other grids by increasing centroid distance (ties by position), minus ``exclude``."""
         dist = np.hypot(*(self.xy - self.xy[g]).T)

@@ -24,6 +24,7 @@ share of the time limit, then fixed as a constraint, the solution hinted to the 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from geo.assignment.problem import NEW, SENIOR, Problem
+
+log = logging.getLogger(__name__)
 
 LOAD_SCALE = 10_000
 """The heaviest grid's load in integer load units."""
@@ -53,16 +56,13 @@ class TypeModel:
     def __init__(self, p: Problem) -> None:
         self.p = p
         self.m = cp_model.CpModel()
-        self.keys = sorted({(w.gender, c) for w, c in zip(p.workers, p.classes, strict=True)})
-        self.wtype = [
-            self.keys.index((w.gender, c)) for w, c in zip(p.workers, p.classes, strict=True)
-        ]
+        self.keys, self.wtype = p.type_keys()
         self.cover: list[cp_model.LinearExprT] = []
         self.stable: list[cp_model.LinearExprT] = []
         self._types()
         self._b_arcs()
-        self._pairs()
         self._loads()
+        self._pairs()
         if p.cur_a or p.cur_b:
             self._stability()
 
@@ -82,7 +82,7 @@ class TypeModel:
         self.root = [m.new_bool_var(f"root{g}") for g in range(p.n_grids)]
         m.add(sum(self.root) == p.n_workers)
         for g in range(p.n_grids):
-            for r, pen in self._near_arcs(g, 2 * p.cap_a + 2):
+            for r, pen in p.near_arcs(g, 2 * p.cap_a + 2):
                 var = self.att[g, r] = m.new_bool_var(f"att{g}_{r}")
                 if pen:
                     self.cover.append(pen * var)
@@ -92,9 +92,11 @@ class TypeModel:
             m.add_implication(var, self.root[r])
             for t in range(n_types):
                 m.add(self.x[g][t] == self.x[r][t]).only_enforce_if(var)
+        out: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+        for (g, _), var in self.att.items():
+            out[g].append(var)
         for g in range(p.n_grids):
-            out = [v for (a, _), v in self.att.items() if a == g]
-            m.add(self.root[g] + sum(out) == 1)
+            m.add(self.root[g] + sum(out[g]) == 1)
             if into[g]:
                 m.add(sum(into[g]) <= (p.cap_a - 1) * self.root[g])
         for t in range(n_types):
@@ -106,21 +108,13 @@ class TypeModel:
                 z.append(zt)
             m.add(sum(z) == count[t])
 
-    def _near_arcs(self, g: int, k: int) -> list[tuple[int, int]]:
-        """Adjacency arcs of ``g`` (penalty 0), then its ``k`` nearest other grids (rank)."""
-        nbrs = self.p.neighbours[g]
-        far = self.p.nearest(g, set(nbrs))[:k] if k else []
-        return [(h, 0) for h in nbrs] + [(h, i + 1) for i, h in enumerate(far)]
-
     def _b_arcs(self) -> None:
         p, m = self.p, self.m
         self.b: dict[tuple[int, int], cp_model.IntVar] = {}
         if p.n_grids < 2 or p.n_workers < 2:
             return
         for g in range(p.n_grids):
-            need_far = not p.neighbours[g] or p.shared
-            k = p.cap_a + 1 if need_far else 0
-            arcs = self._near_arcs(g, k)
+            arcs = p.b_arcs(g)
             for h, pen in arcs:
                 var = self.b[g, h] = m.new_bool_var(f"b{g}_{h}")
                 if pen:
@@ -143,25 +137,43 @@ class TypeModel:
         return sum(self.x[g][t] for t, key in enumerate(self.keys) if key[by] in pick)
 
     def _pairs(self) -> None:
-        m = self.m
+        """Mixed-gender and mentoring indicators per B arc, with aggregated cuts for the LP."""
+        p, m = self.p, self.m
         genders = sorted({k[0] for k in self.keys})
         classes = {k[1] for k in self.keys}
         self.mixed: list[cp_model.IntVar] = []
         self.mentor: list[cp_model.IntVar] = []
+        per_grid: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+        mixed_of: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+        given: dict[tuple[int, str], list[cp_model.IntVar]] = defaultdict(list)
+        taken: dict[tuple[int, str], list[cp_model.IntVar]] = defaultdict(list)
         for (g, h), b in self.b.items():
             if len(genders) > 1:
                 mx = m.new_bool_var(f"mx{g}_{h}")
-                m.add_implication(mx, b)
-                for q in genders:
+                m.add(mx <= b)
+                for q in genders:  # mx only when b and the genders differ
                     m.add(self._share(g, {q}, 0) + self._share(h, {q}, 0) <= 2 - mx)
                 self.mixed.append(mx)
+                mixed_of[g].append(mx)
             if {NEW, SENIOR} <= classes:
-                for young, old in ((g, h), (h, g)):
-                    mt = m.new_bool_var(f"mt{young}_{old}_{g}")
-                    m.add_implication(mt, b)
-                    m.add(mt <= self._share(young, {NEW}, 1))
-                    m.add(mt <= self._share(old, {SENIOR}, 1))
+                for mine, theirs in ((NEW, SENIOR), (SENIOR, NEW)):
+                    mt = m.new_bool_var(f"mt{g}_{h}_{mine}")
+                    ours, other = self._share(g, {mine}, 1), self._share(h, {theirs}, 1)
+                    m.add(mt <= b)  # mt only when b, g is `mine` and h is `theirs`
+                    m.add(mt <= ours)
+                    m.add(mt <= other)
                     self.mentor.append(mt)
+                    per_grid[g].append(mt)
+                    taken[g, mine].append(mt)
+                    given[h, theirs].append(mt)
+        for group in [*per_grid.values(), *mixed_of.values()]:
+            m.add(sum(group) <= 1)
+        for (g, cls), mts in taken.items():
+            m.add(sum(mts) <= self._share(g, {cls}, 1))
+        cap_b = p.settings.max_b_roles
+        for (h, cls), mts in given.items():
+            cap = min(cap_b, len(mts))
+            m.add(sum(mts) <= cap * self._share(h, {cls}, 1) + self.excess.get(h, 0))
 
     def _loads(self) -> None:
         p, m = self.p, self.m
@@ -181,6 +193,7 @@ class TypeModel:
         for (g, r), var in self.att.items():
             attached[r].append((g, var))
         cap_b = p.settings.max_b_roles
+        self.excess: dict[int, cp_model.IntVar] = {}
         for r in range(p.n_grids):
             total, b_total = [own[r]], [count[r]]
             for g, var in attached[r]:
@@ -193,7 +206,7 @@ class TypeModel:
             m.add(self.max_load >= sum(total))
             reach = len(into[r]) + sum(len(into[g]) for g, _ in attached[r])
             if reach > cap_b:
-                excess = m.new_int_var(0, reach - cap_b, f"excess{r}")
+                excess = self.excess[r] = m.new_int_var(0, reach - cap_b, f"excess{r}")
                 m.add(excess >= sum(b_total) - cap_b)
                 self.cover.append(excess)
 
@@ -247,11 +260,13 @@ class TypeModel:
                 m.add_hint(self.root[g], roots.get(g) == g)
             for (g, r), var in self.att.items():
                 m.add_hint(var, roots.get(g) == r and g != r)
+        out: dict[int, list[int]] = defaultdict(list)
+        for g, h in self.b:
+            out[g].append(h)
         for g, v in b_of.items():
-            h = next((h for a, h in self.b if a == g and a_of.get(h) == v), None)
-            for (a, k), var in self.b.items():
-                if a == g:
-                    m.add_hint(var, k == h)
+            h = next((h for h in out[g] if a_of.get(h) == v), None)
+            for k in out[g]:
+                m.add_hint(self.b[g, k], k == h)
 
     def solve(self, time_limit_s: float) -> TypeSolution | None:
         """Run the stages; None when no feasible solution was found in time."""
@@ -269,12 +284,11 @@ class TypeModel:
         solver = cp_model.CpSolver()
         params = solver.parameters
         params.random_seed = p.settings.seed
-        params.num_workers = p.settings.search_workers or (
-            1 if p.n_grids < p.settings.parallel_from_grids else 2
-        )
+        params.linearization_level = 2  # the LP of all constraints proves the stages fast
+        params.num_workers = p.settings.search_workers
         values: list[int] | None = None
         all_optimal = True
-        for i, (_, expr, maximise, weight) in enumerate(stages):
+        for i, (name, expr, maximise, weight) in enumerate(stages):
             left = sum(s[3] for s in stages[i:])
             params.max_time_in_seconds = max(0.05, (deadline - time.perf_counter()) * weight / left)
             if maximise:
@@ -287,6 +301,14 @@ class TypeModel:
                 break
             all_optimal &= status == cp_model.OPTIMAL
             value = round(solver.objective_value)
+            log.debug(
+                "stage %s: %s value %d bound %.0f in %.2f s",
+                name,
+                solver.status_name(status),
+                value,
+                solver.best_objective_bound,
+                solver.wall_time,
+            )
             m.add(expr >= value if maximise else expr <= value)
             values = list(solver.response_proto.solution)
             m.clear_hints()
