@@ -364,7 +364,7 @@ def test_workers_crud(client: TestClient, place: dict) -> None:
     created = client.post("/workers", json=body)
     assert created.status_code == 201
     worker = created.json()
-    assert worker == {"id": worker["id"], **body}
+    assert worker == {"id": worker["id"], **body, "left_on": None}
     assert (
         client.put(f"/workers/{worker['id']}", json={**body, "role": "grid_leader"}).json()["role"]
         == "grid_leader"
