@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from api import errors
 from api.deps import SessionDep
 from api.readpool import make_pool, pooled_locator
-from api.routes import assignments, features, locate, maps, workers
+from api.routes import assignments, features, hazards, locate, maps, workers
 from geo import models as m
 from geo.db import get_settings
 
@@ -41,6 +41,7 @@ def create_app() -> FastAPI:
         app.include_router(router)
     app.include_router(workers.router)
     app.include_router(assignments.router)
+    app.include_router(hazards.router)
     app.include_router(maps.router)
 
     @app.get("/health", tags=["service"], summary="Liveness and database check")

@@ -9,11 +9,29 @@ from fastapi.responses import JSONResponse
 from psycopg import errors as pg_errors
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from geo.errors import Conflict, FeaturesRejected, GridlineError, InvalidInput, NotFound
+from geo.errors import (
+    Conflict,
+    FeaturesRejected,
+    GridlineError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    PreconditionRequired,
+    UnsupportedMediaType,
+)
 
 log = logging.getLogger("gridline.api")
 
-STATUS: dict[type[GridlineError], int] = {NotFound: 404, InvalidInput: 422, Conflict: 409}
+STATUS: dict[type[GridlineError], int] = {
+    NotFound: 404,
+    InvalidInput: 422,
+    Conflict: 409,
+    PreconditionFailed: 412,
+    PreconditionRequired: 428,
+    PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
+}
 
 
 def _status(exc: GridlineError) -> int:

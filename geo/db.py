@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +41,13 @@ class Settings(BaseSettings):
     """Share of a grid's load its B worker carries."""
     overload_ratio: float = Field(1.5, gt=1)
     """A worker whose load exceeds this multiple of the community mean is overloaded."""
+    deadline_days: dict[str, float] = {"low": 30, "medium": 14, "high": 7, "critical": 1}
+    """Days to rectify a hazard, by severity."""
+    duplicate_radius_m: float = Field(30.0, gt=0)
+    """An open hazard of the same category this close is offered as a possible duplicate."""
+    data_dir: Path = Path(".data")
+    """Where uploaded files (hazard photos) are kept."""
+    photo_max_bytes: int = Field(5_000_000, gt=0)
     tile_url: str | None = None
     """XYZ tile URL of an intranet basemap for the maps; none draws vectors only."""
     tile_attribution: str = ""

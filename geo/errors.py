@@ -21,6 +21,22 @@ class Conflict(GridlineError):
     """The request clashes with the current state, e.g. a duplicate code (409)."""
 
 
+class PreconditionFailed(GridlineError):
+    """The If-Match version is not the current one: someone changed the record (412)."""
+
+
+class PreconditionRequired(GridlineError):
+    """An update came without If-Match (428)."""
+
+
+class PayloadTooLarge(GridlineError):
+    """An upload is larger than allowed (413)."""
+
+
+class UnsupportedMediaType(GridlineError):
+    """An upload of a type that is not accepted (415)."""
+
+
 @dataclass(frozen=True)
 class FeatureProblem:
     """One bad feature of an import: its position, a label and the reason."""

@@ -14,6 +14,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     CheckConstraint,
     Date,
+    DateTime,
     Enum,
     Float,
     ForeignKey,
@@ -325,6 +326,122 @@ class Assignment(Base):
     role: Mapped[AssignmentRole] = mapped_column(_enum(AssignmentRole, "assignment_role"))
     valid_from: Mapped[dt.date] = mapped_column(Date, server_default=text("CURRENT_DATE"))
     valid_to: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class HazardState(enum.StrEnum):
+    REPORTED = "reported"
+    DISPATCHED = "dispatched"
+    RECTIFYING = "rectifying"
+    RECTIFIED = "rectified"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+
+
+class Severity(enum.StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class Origin(enum.StrEnum):
+    PATROL = "patrol"
+    RESIDENT = "resident"
+    INSPECTION = "inspection"
+    HOTLINE = "hotline"
+
+
+class CaseKind(enum.StrEnum):
+    HAZARD = "hazard"
+    CASE = "case"
+
+
+class HazardCategory(Base):
+    """The configurable catalogue of hazard and case categories."""
+
+    __tablename__ = "hazard_category"
+
+    code: Mapped[str] = mapped_column(String(48), primary_key=True)
+    group: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    name_zh: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(server_default=text("true"))
+
+
+class Hazard(Base):
+    """A located hazard (安全隐患) or resident's case, followed through a closed loop."""
+
+    __tablename__ = "hazard"
+    __table_args__ = (
+        *spatial("hazard"),
+        Index("ix_hazard_state_deadline", "state", "deadline"),
+        CheckConstraint("floor IS NULL OR floor BETWEEN -10 AND 200", name="floor_range"),
+        CheckConstraint("version > 0", name="version_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[CaseKind] = mapped_column(_enum(CaseKind, "case_kind"))
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    grid_id: Mapped[int | None] = mapped_column(ForeignKey("grid.id"), index=True)
+    compound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("compound.id", ondelete="SET NULL"), index=True
+    )
+    building_id: Mapped[int | None] = mapped_column(
+        ForeignKey("building.id", ondelete="SET NULL"), index=True
+    )
+    floor: Mapped[int | None]
+    category: Mapped[str] = mapped_column(ForeignKey("hazard_category.code"), index=True)
+    severity: Mapped[Severity] = mapped_column(_enum(Severity, "severity"))
+    description: Mapped[str] = mapped_column(Text)
+    origin: Mapped[Origin] = mapped_column(_enum(Origin, "origin"))
+    reporter: Mapped[str] = mapped_column(String(200))
+    reporter_contact: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[HazardState] = mapped_column(_enum(HazardState, "hazard_state"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"), index=True)
+    backup_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"))
+    blind_zone: Mapped[bool] = mapped_column(server_default=text("false"))
+    rectified_by: Mapped[str | None] = mapped_column(String(200))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("hazard.id"))
+    deadline: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    reported_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    geom = geometry_column("POINT")
+
+
+class HazardEvent(Base):
+    """One change of a hazard: who, when, from which state to which, why. Never edited."""
+
+    __tablename__ = "hazard_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazard.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(24))
+    to_state: Mapped[str | None] = mapped_column(String(24))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class HazardPhoto(Base):
+    """A photo of a hazard, stored on disk under the data directory."""
+
+    __tablename__ = "hazard_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hazard_id: Mapped[int] = mapped_column(ForeignKey("hazard.id"), index=True)
+    path: Mapped[str] = mapped_column(String(400))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(200))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:

@@ -22,6 +22,7 @@ GEOMETRY_COLUMNS = {
     ("building", "entrances"): "MULTIPOINT",
     ("road", "geom"): "LINESTRING",
     ("site_feature", "geom"): "GEOMETRY",
+    ("hazard", "geom"): "POINT",
 }
 
 

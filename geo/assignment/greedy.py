@@ -3,8 +3,9 @@
 1. Current A roles of present workers are kept (at most ``cap_a`` per worker, and only as long
    as every worker can still get a grid).
 2. The other grids, by descending load, go to a worker without a grid (the one making the most
-   mentoring, then mixed-gender pairs with already assigned neighbours); once everyone has a
-   grid, to the least-loaded worker holding an adjacent grid (any worker if none is free).
+   mentoring, then mixed-gender pairs with already assigned neighbours, then the lowest id);
+   once everyone has a grid, to the least-loaded worker holding an adjacent grid (any worker
+   with room if none is free).
 3. B roles, grids by descending load: the current B if still the A of an adjacent grid, else the
    A of the adjacent grid giving a mentoring pair, then a mixed-gender pair, then the least
    loaded worker, preferring workers still under ``max_b_roles``; islands (and grids whose
@@ -14,6 +15,7 @@
 from __future__ import annotations
 
 import time
+from collections import defaultdict, deque
 from collections.abc import Sequence
 
 from geo.assignment.model import Edge, GridInfo, Plan, PlanSettings, Role, WorkerInfo
@@ -62,16 +64,22 @@ def _assign_a(p: Problem) -> dict[int, int]:
             if not first and p.n_grids - len(a_of) - 1 < idle:
                 continue  # keeping it would leave a worker without a grid
             a_of[g], count[w], load[w] = w, count[w] + 1, load[w] + p.load(g)
+    kinds = [(w.gender, c) for w, c in zip(p.workers, p.classes, strict=True)]
+    free: dict[tuple[str, str], deque[int]] = defaultdict(deque)
+    for w in range(p.n_workers):
+        if count[w] == 0:
+            free[kinds[w]].append(w)  # by increasing position
     for g in by_load(p):
         if g in a_of:
             continue
-        free = [w for w in range(p.n_workers) if count[w] == 0]
-        if free:
-            w = max(free, key=lambda w: (*_fit(p, a_of, g, w), -w))
+        open_kinds = [k for k, ws in free.items() if ws]
+        if open_kinds:  # workers of a kind are alike: pick the kind, then its first worker
+            kind = max(open_kinds, key=lambda k: (*_fit(p, a_of, g, free[k][0]), -free[k][0]))
+            w = free[kind].popleft()
         else:
-            open_ = [w for w in range(p.n_workers) if count[w] < cap]
             near = {a_of[h] for h in p.neighbours[g] if h in a_of}
-            pool = [w for w in open_ if w in near] or open_
+            pool = [w for w in sorted(near) if count[w] < cap]
+            pool = pool or [w for w in range(p.n_workers) if count[w] < cap]
             w = min(pool, key=lambda w: (load[w], w))
         a_of[g], count[w], load[w] = w, count[w] + 1, load[w] + p.load(g)
     return a_of

@@ -16,6 +16,7 @@ import logging
 import random
 import time
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
@@ -25,12 +26,11 @@ from geo.assignment.solver import TypeSolution
 
 log = logging.getLogger(__name__)
 
-REGION_GRIDS = 48
+REGION_GRIDS = 8
 """Grids per region (whole units, breadth-first around the seed)."""
 SCALE = 1000
 """The heaviest grid's load in integer load units."""
-REGION_SECONDS = 0.25
-LINEARIZATION = 2
+REGION_SECONDS = 0.05
 
 
 @dataclass
@@ -92,31 +92,50 @@ class Search:
         self.la = [round(p.load(g) * SCALE / top) for g in range(p.n_grids)]
         share = p.settings.b_load_share
         self.lb = [round(p.load(g) * SCALE * share / top) for g in range(p.n_grids)]
+        self.loads = [self.load_of(u) for u in range(len(self.members))]
+        self.floor = max(sum(self.la[g] for g in grids) for grids in self.members)
         self.unit_nbrs = [
             sorted({self.unit_of[h] for g in grids for h in p.neighbours[g]} - {u})
             for u, grids in enumerate(self.members)
         ]
 
     # ------------------------------------------------------------------ search
-    def run(self, deadline: float) -> TypeSolution:
-        """Improve region by region until ``deadline`` or a pass without improvement."""
+    def run(self, deadline: float, threads: int = 2) -> TypeSolution:
+        """Improve region by region until ``deadline`` or a pass without improvement; up to
+        ``threads`` regions with disjoint footprints are solved at once."""
         rng = random.Random(self.p.settings.seed)
         order = list(range(len(self.members)))
-        while time.perf_counter() < deadline:
-            rng.shuffle(order)
-            covered: set[int] = set()
-            improved = False
-            for seed in [self._heaviest(), *order]:
-                if seed in covered:
-                    continue
-                left = deadline - time.perf_counter()
-                if left <= 0.01:
+        with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+            while time.perf_counter() < deadline:
+                rng.shuffle(order)
+                covered: set[int] = set()
+                over = [u for u in order if self.loads[u] > self.floor]
+                queue = sorted(over, key=lambda u: (-self.loads[u], u)) + order
+                improved, i = False, 0
+                while i < len(queue) and time.perf_counter() < deadline - 0.01:
+                    batch: list[_Region] = []
+                    used: set[int] = set()
+                    while i < len(queue) and len(batch) < max(1, threads):
+                        if queue[i] in covered:
+                            i += 1
+                            continue
+                        region = self._region(queue[i], REGION_GRIDS)
+                        sub = _Region(self, region, shared_idle=not batch)
+                        if sub.footprint & used:
+                            break  # solved in the next batch, on the then current state
+                        i += 1
+                        covered.update(region)
+                        used |= sub.footprint
+                        batch.append(sub)
+                    seconds = min(deadline - time.perf_counter(), REGION_SECONDS)
+                    jobs = [pool.submit(sub.solve, seconds, self.floor) for sub in batch]
+                    for sub, job in zip(batch, jobs, strict=True):
+                        values = job.result()
+                        if values is not None:
+                            sub.apply(values)
+                            improved = True
+                if not improved:
                     break
-                region = self._region(seed)
-                covered.update(region)
-                improved |= self._improve(region, min(left, REGION_SECONDS))
-            if not improved:
-                break
         return self.solution()
 
     def solution(self) -> TypeSolution:
@@ -130,60 +149,31 @@ class Search:
         )
 
     def load_of(self, u: int) -> int:
+        """Load of the worker of unit ``u`` in integer units."""
         grids = self.members[u]
         return sum(self.la[h] + sum(self.lb[g] for g in self.pointing[h]) for h in grids)
 
-    def _heaviest(self) -> int:
-        return max(range(len(self.members)), key=lambda u: (self.load_of(u), -u))
-
-    def _region(self, seed: int) -> list[int]:
+    def _region(self, seed: int, grids: int) -> list[int]:
+        """Units breadth-first from ``seed`` until they hold ``grids`` grids."""
         region, todo, size = [seed], [seed], len(self.members[seed])
         seen = {seed}
-        while todo and size < REGION_GRIDS:
+        while todo and size < grids:
             u = todo.pop(0)
             for v in self.unit_nbrs[u]:
-                if v not in seen and size < REGION_GRIDS:
+                if v not in seen and size < grids:
                     seen.add(v)
                     region.append(v)
                     todo.append(v)
                     size += len(self.members[v])
         return region
 
-    # ------------------------------------------------------------------ one region
-    def _improve(self, region: list[int], seconds: float) -> bool:
-        """Re-solve ``region``; apply the result; True when it is better."""
-        sub = _Region(self, region)
-        solver = cp_model.CpSolver()
-        params = solver.parameters
-        params.num_workers = 1
-        params.random_seed = self.p.settings.seed
-        params.linearization_level = LINEARIZATION
-        params.max_time_in_seconds = seconds
-        objective, hint = sub.weighted()
-        sub.m.minimize(objective)
-        status = solver.solve(sub.m)
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return False
-        log.debug(
-            "region %d: %s %.0f (hint %d, bound %.0f) %.3f s",
-            len(region),
-            solver.status_name(status),
-            solver.objective_value,
-            hint,
-            solver.best_objective_bound,
-            solver.wall_time,
-        )
-        if round(solver.objective_value) >= hint:
-            return False
-        sub.apply(list(solver.response_proto.solution))
-        return True
-
 
 class _Region:
     """The CP-SAT model of one region, hinted with the current solution."""
 
-    def __init__(self, s: Search, region: list[int]) -> None:
+    def __init__(self, s: Search, region: list[int], shared_idle: bool = True) -> None:
         self.s, self.m, self.region = s, cp_model.CpModel(), region
+        self.idle = s.idle if shared_idle else [0] * len(s.keys)
         self.free = set(region)
         grids = [g for u in region for g in s.members[u]]
         self.pick = sorted(set(grids) | {g for h in grids for g in s.into[h]})
@@ -192,11 +182,15 @@ class _Region:
         self.taken: dict[tuple[int, str], list[cp_model.IntVar]] = defaultdict(list)
         self.given: dict[tuple[int, str], list[cp_model.IntVar]] = defaultdict(list)
         self.excess: dict[int, cp_model.IntVar] = {}
+        self._cache: dict[tuple[int, int, str], tuple[cp_model.LinearExprT, int]] = {}
+        self._hinted: set[int] = set()
         self._types()
         self._arcs()
         self._loads()
         self._stability()
         self._cuts()
+        pointers = {s.unit_of[g] for v in self.touched for h in s.members[v] for g in s.pointing[h]}
+        self.footprint = self.touched | {s.unit_of[g] for g in self.pick} | pointers
 
     def _types(self) -> None:
         s, m = self.s, self.m
@@ -208,16 +202,21 @@ class _Region:
             for t, var in enumerate(row):
                 m.add_hint(var, s.utype[u] == t)
         for t in range(n):
-            m.add(sum(self.x[u][t] for u in self.region) <= self.before[t] + s.idle[t])
+            m.add(sum(self.x[u][t] for u in self.region) <= self.before[t] + self.idle[t])
 
-    def _has(self, g: int, by: int, values: set[str]) -> tuple[cp_model.LinearExprT, int]:
-        """(expression, current value): 1 when the A type of ``g`` has key[by] in ``values``."""
-        s = self.s
-        u = s.unit_of[g]
-        now = int(s.keys[s.utype[u]][by] in values)
-        if u not in self.free:
-            return now, now
-        return sum(v for t, v in enumerate(self.x[u]) if s.keys[t][by] in values), now
+    def _has(self, g: int, by: int, value: str) -> tuple[cp_model.LinearExprT, int]:
+        """(expression, current value): 1 when component ``by`` (0 gender, 1 experience class)
+        of the A type of ``g`` is ``value``; the expression is an int outside the region."""
+        key = (g, by, value)
+        if key not in self._cache:
+            s = self.s
+            u = s.unit_of[g]
+            now = int(s.keys[s.utype[u]][by] == value)
+            expr = now
+            if u in self.free:
+                expr = sum(v for t, v in enumerate(self.x[u]) if s.keys[t][by] == value)
+            self._cache[key] = (expr, now)
+        return self._cache[key]
 
     def _arcs(self) -> None:
         s, m = self.s, self.m
@@ -230,44 +229,59 @@ class _Region:
                 var = self.b[g, h] = m.new_bool_var(f"b{g}_{h}")
                 on = int(s.b_to[g] == h)
                 m.add_hint(var, on)
+                self._hinted.add(var.index)
                 if pen:
                     self.cover.add(pen, var, pen * on)
                 self._pair(g, h, var, on, genders)
             m.add_exactly_one(self.b[g, h] for h, _ in s.arcs[g])
 
     def _pair(self, g: int, h: int, b: cp_model.IntVar, on: int, genders: list[str]) -> None:
-        m = self.m
-        mixed = self.m.new_bool_var("") if len(genders) > 1 else None
-        differ = 0
-        for q in genders:
-            (fg, fg_now), (fh, fh_now) = self._has(g, 0, {q}), self._has(h, 0, {q})
-            differ |= fg_now != fh_now
-            if mixed is not None:
-                m.add(fg + fh <= 2 - mixed)
-        if mixed is not None:
-            m.add(mixed <= b)
-            self.groups[g, "mixed"].append(mixed)
-            self.mixed.add(1, mixed, on * differ)
-            m.add_hint(mixed, on * differ)
+        """Mixed-gender and mentoring terms of the arc g -> h (constants times ``b`` when both
+        types are fixed)."""
+        fixed = self.s.unit_of[g] not in self.free and self.s.unit_of[h] not in self.free
+        if len(genders) > 1:
+            differ = any(self._has(g, 0, q)[1] != self._has(h, 0, q)[1] for q in genders)
+            if fixed:
+                self._term(self.mixed, g, "mixed", int(differ), b, on * differ)
+            else:
+                mixed = self.m.new_bool_var("")
+                self.m.add(mixed <= b)
+                for q in genders:
+                    self.m.add(self._has(g, 0, q)[0] + self._has(h, 0, q)[0] <= 2 - mixed)
+                self._term(self.mixed, g, "mixed", 1, mixed, on * differ)
         for mine, theirs in ((NEW, SENIOR), (SENIOR, NEW)):
-            ours, ours_now = self._has(g, 1, {mine})
-            other, other_now = self._has(h, 1, {theirs})
+            ours, ours_now = self._has(g, 1, mine)
+            other, other_now = self._has(h, 1, theirs)
+            now = on * ours_now * other_now
+            if fixed:
+                if ours_now and other_now:
+                    self._term(self.mentor, g, "mentor", 1, b, now)
+                continue
             if isinstance(ours, int) and isinstance(other, int) and not (ours and other):
                 continue
-            mt = m.new_bool_var("")
-            m.add(mt <= b)
-            m.add(mt <= ours)
-            m.add(mt <= other)
-            now = on * ours_now * other_now
-            m.add_hint(mt, now)
-            self.mentor.add(1, mt, now)
-            self.groups[g, "mentor"].append(mt)
+            mt = self.m.new_bool_var("")
+            self.m.add(mt <= b)
+            self.m.add(mt <= ours)
+            self.m.add(mt <= other)
+            self._term(self.mentor, g, "mentor", 1, mt, now)
             self.taken[g, mine].append(mt)
             self.given[h, theirs].append(mt)
 
+    def _term(
+        self, terms: _Terms, g: int, kind: str, coef: int, var: cp_model.IntVar, now: int
+    ) -> None:
+        if coef:
+            if var.index not in self._hinted:
+                self.m.add_hint(var, now)
+                self._hinted.add(var.index)
+            terms.add(coef, var, now)
+            self.groups[g, kind].append(var)
+
     def _loads(self) -> None:
         s, m = self.s, self.m
-        touched = set(self.region) | {s.unit_of[h] for g in self.pick for h, _ in s.arcs[g]}
+        self.touched = touched = set(self.region) | {
+            s.unit_of[h] for g in self.pick for h, _ in s.arcs[g]
+        }
         picked = set(self.pick)
         cap = s.p.settings.max_b_roles
         loads, hints = [], []
@@ -341,16 +355,17 @@ class _Region:
         for group in self.groups.values():
             m.add(sum(group) <= 1)
         for (g, cls), group in self.taken.items():
-            m.add(sum(group) <= self._has(g, 1, {cls})[0])
+            m.add(sum(group) <= self._has(g, 1, cls)[0])
         cap = s.p.settings.max_b_roles
         for (h, cls), group in self.given.items():
             slack = self.excess.get(s.unit_of[h], 0)
-            m.add(sum(group) <= min(cap, len(group)) * self._has(h, 1, {cls})[0] + slack)
+            m.add(sum(group) <= min(cap, len(group)) * self._has(h, 1, cls)[0] + slack)
 
-    def weighted(self) -> tuple[cp_model.LinearExprT, int]:
+    def weighted(self, balance: bool) -> tuple[cp_model.LinearExprT, int]:
         """The objective (minimised) and its value at the hint: every level outweighs the
-        largest possible swing of all levels below it."""
-        below, objective, hint = self.top, self.max_load, self.top
+        largest possible swing of all levels below it. Without ``balance`` the loads only keep
+        under the region's current largest load."""
+        below, objective, hint = (self.top, self.max_load, self.top) if balance else (0, 0, 0)
         for terms, maximise in reversed(self.levels()[:-1]):
             sign = -1 if maximise else 1
             weight = below + 1
@@ -365,6 +380,36 @@ class _Region:
         levels = [(self.cover, False), (self.stable, True), (self.mentor, True)]
         levels += [(self.mixed, True), (balance, False)]
         return [(terms, maximise) for terms, maximise in levels if terms.items]
+
+    def solve(self, seconds: float, floor: int) -> list[int] | None:
+        """Solve (thread-safe: touches only this model); the values of a better solution.
+
+        Loads are balanced (the largest one minimised) when the region touches a worker whose
+        load exceeds ``floor``, the largest A load of any worker (a lower bound of the plan's
+        largest load); elsewhere they only keep under the region's current largest load."""
+        solver = cp_model.CpSolver()
+        params = solver.parameters
+        params.num_workers = 1
+        params.random_seed = self.s.p.settings.seed
+        params.linearization_level = 2
+        params.max_time_in_seconds = max(0.01, seconds)
+        objective, hint = self.weighted(balance=self.top > floor)
+        self.m.minimize(objective)
+        status = solver.solve(self.m)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return None
+        log.debug(
+            "region %d: %s %.0f (hint %d, bound %.0f) %.3f s",
+            len(self.region),
+            solver.status_name(status),
+            solver.objective_value,
+            hint,
+            solver.best_objective_bound,
+            solver.wall_time,
+        )
+        if round(solver.objective_value) >= hint:
+            return None
+        return list(solver.response_proto.solution)
 
     def apply(self, values: list[int]) -> None:
         """Write a solution of the region (values by variable index) into the search state."""
@@ -390,3 +435,5 @@ class _Region:
         for (u, w), var in self.keep.items():
             if on(var):
                 s.claim[w] = u
+        for v in self.touched:
+            s.loads[v] = s.load_of(v)

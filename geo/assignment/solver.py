@@ -277,10 +277,11 @@ class TypeModel:
         stages += [
             ("mentoring", sum(self.mentor), True, 3.0),
             ("gender", sum(self.mixed), True, 3.0),
-            ("balance", self.max_load, False, 2.0),
+            ("balance", self.max_load, False, 1.0),
         ]
         stages = [s for s in stages if not isinstance(s[1], int)]
         deadline = time.perf_counter() + time_limit_s
+        spare = 0.0  # deterministic time left over by earlier stages
         solver = cp_model.CpSolver()
         params = solver.parameters
         params.random_seed = p.settings.seed
@@ -288,9 +289,10 @@ class TypeModel:
         params.num_workers = p.settings.search_workers
         values: list[int] | None = None
         all_optimal = True
-        for i, (name, expr, maximise, weight) in enumerate(stages):
-            left = sum(s[3] for s in stages[i:])
-            params.max_time_in_seconds = max(0.05, (deadline - time.perf_counter()) * weight / left)
+        for name, expr, maximise, weight in stages:
+            budget = spare + time_limit_s * weight / sum(s[3] for s in stages)
+            params.max_deterministic_time = budget  # deterministic: same input, same plan
+            params.max_time_in_seconds = max(0.05, deadline - time.perf_counter())
             if maximise:
                 m.maximize(expr)
             else:
@@ -300,6 +302,7 @@ class TypeModel:
                 all_optimal = False
                 break
             all_optimal &= status == cp_model.OPTIMAL
+            spare = max(0.0, budget - solver.response_proto.deterministic_time)
             value = round(solver.objective_value)
             log.debug(
                 "stage %s: %s value %d bound %.0f in %.2f s",
@@ -331,3 +334,19 @@ class TypeModel:
                 root_of[g] = r
         b_to = {g: h for (g, h), var in self.b.items() if on(var)}
         return TypeSolution(self.keys, types, root_of, b_to, status)
+
+
+def solution_from_assignment(
+    p: Problem, a_of: dict[int, int], b_of: dict[int, int], status: str
+) -> TypeSolution:
+    """The type solution of a concrete assignment (each worker's grids form a unit)."""
+    keys, wtype = p.type_keys()
+    held: dict[int, list[int]] = defaultdict(list)
+    for g in sorted(a_of):
+        held[a_of[g]].append(g)
+    root_of = [held[a_of[g]][0] for g in range(p.n_grids)]
+    b_to = {}
+    for g, v in b_of.items():
+        heads = [h for h, _ in p.b_arcs(g) if a_of[h] == v]
+        b_to[g] = heads[0] if heads else held[v][0]
+    return TypeSolution(keys, [wtype[a_of[g]] for g in range(p.n_grids)], root_of, b_to, status)

@@ -1,0 +1,1 @@
+"""Hazards (安全隐患) and residents' cases: routing, the closed loop, photos, queries."""

@@ -1,0 +1,439 @@
+"""Hazard records: report with routing, read, query, change state under If-Match, merge.
+
+Routing uses the same point lookup as ``/locate`` (so boundary rules agree): the grid,
+compound and community at the point; the grid's A worker becomes the assignee and its B the
+backup. A point in a community but in no grid, or in a grid nobody holds, stays *reported*
+in the community office's unrouted queue; a point in no grid is also flagged as a blind zone.
+Every change writes a ``hazard_event`` row in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import Point, mapping
+from sqlalchemy import Select, func, or_, select, text
+from sqlalchemy.orm import Session, aliased
+
+from geo import models as m
+from geo.db import get_settings
+from geo.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, PreconditionRequired
+from geo.hazards.lifecycle import FINAL, OPEN, check_reinspection, check_transition, deadline
+from geo.locate import locate, to_wgs84
+
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a worker or resident reports."""
+
+    category: str
+    severity: str
+    description: str
+    lon: float
+    lat: float
+    origin: str
+    reporter: str
+    kind: str = "hazard"
+    crs: str = "wgs84"
+    reporter_contact: str | None = None
+    building_id: int | None = None
+    floor: int | None = None
+
+
+def _event(
+    session: Session,
+    hazard: m.Hazard,
+    actor: str,
+    action: str,
+    before: str | None,
+    note: str | None,
+) -> None:
+    session.add(
+        m.HazardEvent(
+            hazard_id=hazard.id,
+            actor=actor,
+            action=action,
+            from_state=before,
+            to_state=str(hazard.state),
+            note=note,
+        )
+    )
+
+
+def report(session: Session, data: Report) -> tuple[m.Hazard, list[dict[str, Any]]]:
+    """Record a hazard, route it, and list open hazards it may duplicate."""
+    category = session.get(m.HazardCategory, data.category)
+    if category is None or not category.active:
+        raise InvalidInput(f"category {data.category!r} is not in the catalogue")
+    lon, lat = to_wgs84(data.lon, data.lat, data.crs)
+    cursor = session.connection().connection.driver_connection.cursor()
+    found = locate(cursor, lon, lat)
+    if found["community"] is None:
+        raise InvalidInput(f"point ({lon:g}, {lat:g}) is outside every community")
+    community_id = session.scalar(
+        select(m.Community.id).where(m.Community.code == found["community"]["code"])
+    )
+    building_id = data.building_id or _building_at(session, community_id, lon, lat)
+    if data.building_id is not None:
+        _check_building(session, data.building_id, community_id)
+    responsible = found["responsible"] or {"a": None, "b": []}
+    assignee = responsible["a"]["id"] if responsible["a"] else None
+    backup = responsible["b"][0]["id"] if responsible["b"] else None
+    now = session.scalar(select(func.now()))
+    hazard = m.Hazard(
+        kind=data.kind,
+        community_id=community_id,
+        grid_id=found["grid"]["id"] if found["grid"] else None,
+        compound_id=found["compound"]["id"] if found["compound"] else None,
+        building_id=building_id,
+        floor=data.floor,
+        category=data.category,
+        severity=data.severity,
+        description=data.description,
+        origin=data.origin,
+        reporter=data.reporter,
+        reporter_contact=data.reporter_contact,
+        state=m.HazardState.REPORTED,
+        blind_zone=found["blind_zone"],
+        reported_at=now,
+        deadline=deadline(now, data.severity, get_settings().deadline_days),
+        geom=from_shape(Point(lon, lat), srid=4326),
+    )
+    session.add(hazard)
+    session.flush()
+    _event(session, hazard, data.reporter, "reported", None, None)
+    if assignee is not None:
+        hazard.state = m.HazardState.DISPATCHED
+        hazard.assignee_id, hazard.backup_id = assignee, backup
+        note = f"routed to grid {found['grid']['code']}: A {responsible['a']['name']}"
+        _event(session, hazard, SYSTEM, "dispatched", "reported", note)
+    else:
+        why = "blind zone: in no grid" if hazard.blind_zone else "the grid has no A worker"
+        _event(session, hazard, SYSTEM, "unrouted", "reported", f"{why}; community office queue")
+    session.flush()
+    return hazard, possible_duplicates(session, hazard)
+
+
+def _building_at(session: Session, community_id: int, lon: float, lat: float) -> int | None:
+    point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+    return session.scalar(
+        select(m.Building.id)
+        .where(m.Building.community_id == community_id, func.ST_Intersects(m.Building.geom, point))
+        .order_by(m.Building.id)
+        .limit(1)
+    )
+
+
+def _check_building(session: Session, building_id: int, community_id: int) -> None:
+    owner = session.scalar(select(m.Building.community_id).where(m.Building.id == building_id))
+    if owner is None:
+        raise InvalidInput(f"building {building_id} not found")
+    if owner != community_id:
+        raise InvalidInput(f"building {building_id} is not in the community at the point")
+
+
+def possible_duplicates(session: Session, hazard: m.Hazard) -> list[dict[str, Any]]:
+    """Open hazards of the same category within the duplicate radius, nearest first."""
+    other = aliased(m.Hazard)
+    distance = func.ST_Distance(func.Geography(other.geom), func.Geography(m.Hazard.geom)).label(
+        "distance_m"
+    )
+    rows = session.execute(
+        select(other.id, other.state, other.description, distance)
+        .join(m.Hazard, m.Hazard.id == hazard.id)
+        .where(
+            other.id != hazard.id,
+            other.category == hazard.category,
+            other.state.in_([str(s) for s in OPEN]),
+            func.ST_DWithin(
+                func.Geography(other.geom),
+                func.Geography(m.Hazard.geom),
+                get_settings().duplicate_radius_m,
+            ),
+        )
+        .order_by(distance)
+    ).all()
+    return [
+        {"id": i, "state": str(s), "description": d, "distance_m": round(float(dist), 1)}
+        for i, s, d, dist in rows
+    ]
+
+
+def load(session: Session, hazard_id: int, *, for_update: bool = False) -> m.Hazard:
+    query = select(m.Hazard).where(m.Hazard.id == hazard_id)
+    if for_update:
+        query = query.with_for_update()
+    hazard = session.scalars(query).first()
+    if hazard is None:
+        raise NotFound(f"hazard {hazard_id} not found")
+    return hazard
+
+
+def etag(hazard: m.Hazard) -> str:
+    return f'"{hazard.id}-{hazard.version}"'
+
+
+def check_version(hazard: m.Hazard, if_match: str | None) -> None:
+    """If-Match must name the current version: 428 without it, 412 when stale."""
+    if not if_match:
+        raise PreconditionRequired(
+            f"hazard {hazard.id}: send If-Match with the ETag from GET /hazards/{hazard.id}"
+        )
+    if if_match.strip().removeprefix("W/") != etag(hazard) and if_match.strip() != "*":
+        raise PreconditionFailed(
+            f"hazard {hazard.id} changed since you read it (now {etag(hazard)}); "
+            "read it again and retry"
+        )
+
+
+def transition(
+    session: Session,
+    hazard_id: int,
+    target: str,
+    actor: str,
+    if_match: str | None,
+    note: str | None = None,
+    assignee_id: int | None = None,
+) -> m.Hazard:
+    """Move a hazard to ``target`` under the loop's rules; one event row per change."""
+    hazard = load(session, hazard_id, for_update=True)
+    check_version(hazard, if_match)
+    to = m.HazardState(target)
+    if to == m.HazardState.DUPLICATE:
+        raise Conflict("mark a duplicate with POST /hazards/{id}/merge, naming the original")
+    before = hazard.state
+    check_transition(before, to)
+    if to == m.HazardState.DISPATCHED:
+        _dispatch(session, hazard, assignee_id)
+    elif assignee_id is not None:
+        raise InvalidInput("assignee_id goes with a dispatch only")
+    if to == m.HazardState.RECTIFIED:
+        hazard.rectified_by = actor
+    if to == m.HazardState.VERIFIED:
+        check_reinspection(hazard.rectified_by, actor)
+    if to == m.HazardState.RECTIFYING and before == m.HazardState.RECTIFIED:
+        hazard.rectified_by = None
+    if to in FINAL:
+        hazard.closed_at = session.scalar(select(func.now()))
+    hazard.state = to
+    hazard.version += 1
+    session.flush()
+    _event(session, hazard, actor, str(to), str(before), note)
+    session.flush()
+    return hazard
+
+
+def _dispatch(session: Session, hazard: m.Hazard, assignee_id: int | None) -> None:
+    if assignee_id is None:
+        if hazard.grid_id is None:
+            raise InvalidInput("a hazard in no grid needs assignee_id to be dispatched")
+        row = session.execute(
+            text(
+                "SELECT min(worker_id) FILTER (WHERE role = 'A'),"
+                " min(worker_id) FILTER (WHERE role = 'B') FROM assignment"
+                " WHERE grid_id = :g AND valid_from <= CURRENT_DATE"
+                " AND (valid_to IS NULL OR valid_to > CURRENT_DATE)"
+            ),
+            {"g": hazard.grid_id},
+        ).one()
+        if row[0] is None:
+            raise Conflict("the grid has no A worker; give assignee_id")
+        hazard.assignee_id, hazard.backup_id = row
+        return
+    worker = session.get(m.Worker, assignee_id)
+    if worker is None or worker.community_id != hazard.community_id:
+        raise InvalidInput(f"worker {assignee_id} is not a worker of the hazard's community")
+    hazard.assignee_id = assignee_id
+
+
+def merge(
+    session: Session, hazard_id: int, into: int, actor: str, if_match: str | None, note: str | None
+) -> m.Hazard:
+    """Mark ``hazard_id`` a duplicate of ``into``; both keep their histories."""
+    if hazard_id == into:
+        raise InvalidInput("a hazard cannot duplicate itself")
+    first, second = sorted((hazard_id, into))
+    load(session, first, for_update=True)
+    load(session, second, for_update=True)
+    hazard, original = load(session, hazard_id), load(session, into)
+    check_version(hazard, if_match)
+    if original.state == m.HazardState.DUPLICATE:
+        raise Conflict(f"hazard {into} is itself a duplicate of {original.duplicate_of_id}")
+    before = hazard.state
+    check_transition(before, m.HazardState.DUPLICATE)
+    hazard.state = m.HazardState.DUPLICATE
+    hazard.duplicate_of_id = into
+    hazard.closed_at = session.scalar(select(func.now()))
+    hazard.version += 1
+    original.version += 1
+    session.flush()
+    _event(session, hazard, actor, "duplicate", str(before), note or f"duplicate of #{into}")
+    _event(session, original, actor, "merged", str(original.state), f"absorbed #{hazard_id}")
+    session.flush()
+    return hazard
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _view_query() -> Select:
+    assignee, backup = aliased(m.Worker), aliased(m.Worker)
+    return (
+        select(
+            m.Hazard,
+            m.Community.code,
+            m.Grid.code,
+            m.Compound.name,
+            assignee.name,
+            backup.name,
+            m.HazardCategory.name_zh,
+        )
+        .join(m.Community, m.Community.id == m.Hazard.community_id)
+        .join(m.HazardCategory, m.HazardCategory.code == m.Hazard.category)
+        .outerjoin(m.Grid, m.Grid.id == m.Hazard.grid_id)
+        .outerjoin(m.Compound, m.Compound.id == m.Hazard.compound_id)
+        .outerjoin(assignee, assignee.id == m.Hazard.assignee_id)
+        .outerjoin(backup, backup.id == m.Hazard.backup_id)
+    )
+
+
+def to_feature(row: Any, now: dt.datetime) -> dict[str, Any]:
+    hazard, community, grid, compound, assignee, backup, category_zh = row
+    point = to_shape(hazard.geom)
+    state = m.HazardState(hazard.state)
+    return {
+        "type": "Feature",
+        "id": hazard.id,
+        "geometry": mapping(point),
+        "properties": {
+            "id": hazard.id,
+            "kind": str(hazard.kind),
+            "category": hazard.category,
+            "category_zh": category_zh,
+            "severity": str(hazard.severity),
+            "description": hazard.description,
+            "origin": str(hazard.origin),
+            "reporter": hazard.reporter,
+            "state": str(state),
+            "community": community,
+            "grid_id": hazard.grid_id,
+            "grid": grid,
+            "compound_id": hazard.compound_id,
+            "compound": compound,
+            "building_id": hazard.building_id,
+            "floor": hazard.floor,
+            "assignee": {"id": hazard.assignee_id, "name": assignee} if assignee else None,
+            "backup": {"id": hazard.backup_id, "name": backup} if backup else None,
+            "blind_zone": hazard.blind_zone,
+            "unrouted": state == m.HazardState.REPORTED and hazard.assignee_id is None,
+            "rectified_by": hazard.rectified_by,
+            "duplicate_of": hazard.duplicate_of_id,
+            "reported_at": hazard.reported_at.isoformat(),
+            "deadline": hazard.deadline.isoformat(),
+            "overdue": state in OPEN and hazard.deadline < now,
+            "closed_at": hazard.closed_at.isoformat() if hazard.closed_at else None,
+            "version": hazard.version,
+        },
+    }
+
+
+def get(session: Session, hazard_id: int) -> dict[str, Any]:
+    row = session.execute(_view_query().where(m.Hazard.id == hazard_id)).first()
+    if row is None:
+        raise NotFound(f"hazard {hazard_id} not found")
+    return to_feature(row, session.scalar(select(func.now())))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Query filters of the hazard list; all optional."""
+
+    community: str | None = None
+    grid_id: int | None = None
+    compound_id: int | None = None
+    category: str | None = None
+    state: str | None = None
+    kind: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    near: tuple[float, float] | None = None
+    radius_m: float | None = None
+    overdue: bool = False
+    unrouted: bool = False
+
+
+def query(
+    session: Session, filters: Filters, limit: int | None = 100, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    """Hazards matching the filters, newest first, and how many match in all."""
+    q = _view_query()
+    f = filters
+    conditions = []
+    if f.community is not None:
+        conditions.append(m.Community.code == f.community)
+    if f.grid_id is not None:
+        conditions.append(m.Hazard.grid_id == f.grid_id)
+    if f.compound_id is not None:
+        conditions.append(m.Hazard.compound_id == f.compound_id)
+    if f.category is not None:
+        conditions.append(m.Hazard.category == f.category)
+    if f.state is not None:
+        conditions.append(m.Hazard.state == f.state)
+    if f.kind is not None:
+        conditions.append(m.Hazard.kind == f.kind)
+    if f.since is not None:
+        conditions.append(m.Hazard.reported_at >= f.since)
+    if f.until is not None:
+        conditions.append(m.Hazard.reported_at < f.until + dt.timedelta(days=1))
+    if f.bbox is not None:
+        conditions.append(func.ST_Intersects(m.Hazard.geom, func.ST_MakeEnvelope(*f.bbox, 4326)))
+    if (f.near is None) != (f.radius_m is None):
+        raise InvalidInput("near and radius_m go together")
+    if f.near is not None:
+        centre = func.ST_SetSRID(func.ST_MakePoint(*f.near), 4326)
+        conditions.append(
+            func.ST_DWithin(func.Geography(m.Hazard.geom), func.Geography(centre), f.radius_m)
+        )
+    if f.overdue:
+        conditions.append(m.Hazard.state.in_([str(s) for s in OPEN]))
+        conditions.append(m.Hazard.deadline < func.now())
+    if f.unrouted:
+        conditions.append(m.Hazard.state == m.HazardState.REPORTED)
+        conditions.append(m.Hazard.assignee_id.is_(None))
+    q = q.where(*conditions)
+    total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
+    rows = session.execute(
+        q.order_by(m.Hazard.reported_at.desc(), m.Hazard.id.desc()).limit(limit).offset(offset)
+    ).all()
+    now = session.scalar(select(func.now()))
+    return [to_feature(row, now) for row in rows], total
+
+
+def events(session: Session, hazard_id: int) -> list[dict[str, Any]]:
+    """The hazard's history, with that of the duplicates merged into it, oldest first."""
+    load(session, hazard_id)
+    merged = select(m.Hazard.id).where(m.Hazard.duplicate_of_id == hazard_id)
+    rows = session.scalars(
+        select(m.HazardEvent)
+        .where(or_(m.HazardEvent.hazard_id == hazard_id, m.HazardEvent.hazard_id.in_(merged)))
+        .order_by(m.HazardEvent.at, m.HazardEvent.id)
+    )
+    return [
+        {
+            "id": e.id,
+            "hazard_id": e.hazard_id,
+            "at": e.at.isoformat(),
+            "actor": e.actor,
+            "action": e.action,
+            "from": e.from_state,
+            "to": e.to_state,
+            "note": e.note,
+        }
+        for e in rows
+    ]
