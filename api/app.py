@@ -13,7 +13,17 @@ from sqlalchemy import select, text
 from api import errors
 from api.deps import SessionDep
 from api.readpool import make_pool, pooled_locator
-from api.routes import assignments, features, hazards, locate, maps, workers
+from api.routes import (
+    assignments,
+    features,
+    hazard_import,
+    hazard_reports,
+    hazards,
+    locate,
+    maps,
+    open311,
+    workers,
+)
 from geo import models as m
 from geo.db import get_settings
 
@@ -41,7 +51,10 @@ def create_app() -> FastAPI:
         app.include_router(router)
     app.include_router(workers.router)
     app.include_router(assignments.router)
+    app.include_router(hazard_import.router)
+    app.include_router(hazard_reports.router)
     app.include_router(hazards.router)
+    app.include_router(open311.router)
     app.include_router(maps.router)
 
     @app.get("/health", tags=["service"], summary="Liveness and database check")

@@ -17,14 +17,16 @@ from geo.assignment import Edge, GridInfo, Plan, PlanSettings, Role, WorkerInfo,
 from geo.crs import LocalProjection
 from geo.db import get_settings
 from geo.errors import NotFound
+from geo.hazards.lifecycle import OPEN
 from geo.roster import Applied, active_grid_worker, apply_roles, on_day
 
-BUILDINGS_PER_GRID_SQL = """
-SELECT g.id, count(b.id) FROM grid g
-LEFT JOIN building b ON b.community_id = g.community_id
-     AND ST_Covers(g.geom, ST_PointOnSurface(b.geom))
+LOAD_PARTS_SQL = """
+SELECT g.id, g.households,
+       (SELECT count(*) FROM building b WHERE b.community_id = g.community_id
+          AND ST_Covers(g.geom, ST_PointOnSurface(b.geom))),
+       (SELECT count(*) FROM hazard h WHERE h.grid_id = g.id AND h.state = ANY(:open))
+FROM grid g
 WHERE g.community_id = :community_id AND g.valid_to IS NULL
-GROUP BY g.id
 """
 
 
@@ -36,22 +38,18 @@ def community_id(session: Session, code: str) -> int:
 
 
 def grid_loads(session: Session, community: int) -> dict[int, float]:
-    """A grid's load: households + weight x buildings (+ weight x open hazards, once hazards
-    are recorded), in households-equivalents."""
+    """A grid's load in households-equivalents: households + weight x buildings + weight x
+    open hazards (GRIDLINE_LOAD_WEIGHT_BUILDING, GRIDLINE_LOAD_WEIGHT_HAZARD)."""
     settings = get_settings()
-    buildings = dict(
-        session.execute(text(BUILDINGS_PER_GRID_SQL), {"community_id": community}).all()
-    )
-    households = dict(
-        session.execute(
-            select(m.Grid.id, m.Grid.households).where(
-                m.Grid.community_id == community, m.Grid.valid_to.is_(None)
-            )
-        ).all()
+    rows = session.execute(
+        text(LOAD_PARTS_SQL),
+        {"community_id": community, "open": [str(state) for state in OPEN]},
     )
     return {
-        grid: households[grid] + settings.load_weight_building * buildings.get(grid, 0)
-        for grid in households
+        grid: households
+        + settings.load_weight_building * buildings
+        + settings.load_weight_hazard * hazards
+        for grid, households, buildings, hazards in rows
     }
 
 

@@ -244,3 +244,38 @@ def test_worker_leaving_ends_roles_and_replanning_changes_little(
     assert {ids["grid"][home]} >= {r["grid_id"] for r in applied["ended"]}
     covered = client.get(f"/communities/{DEMO}/coverage").json()
     assert (covered["grids_without_a"], covered["grids_without_b"]) == ([], [])
+
+
+def test_grid_load_counts_households_buildings_and_open_hazards(
+    client: TestClient,
+    session,
+    ids: dict,
+) -> None:
+    from geo.planning import community_id, grid_loads
+
+    community = community_id(session, DEMO)
+    before = grid_loads(session, community)
+    grid = ids["grid"]["07"]
+    households, buildings = session.execute(
+        text(
+            "SELECT g.households, (SELECT count(*) FROM building b"
+            " WHERE ST_Covers(g.geom, ST_PointOnSurface(b.geom))) FROM grid g WHERE g.id = :g"
+        ),
+        {"g": grid},
+    ).one()
+    assert before[grid] == households + 5.0 * buildings
+    p = ids["geom"]["07"].representative_point()
+    for _ in range(2):
+        client.post(
+            "/hazards",
+            json={
+                "category": "sanitation",
+                "severity": "low",
+                "description": "垃圾堆放",
+                "lon": p.x,
+                "lat": p.y,
+                "origin": "patrol",
+                "reporter": "x",
+            },
+        )
+    assert grid_loads(session, community)[grid] == before[grid] + 2 * 20.0

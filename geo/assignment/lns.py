@@ -55,19 +55,20 @@ class _Terms:
 class Search:
     """The LNS state: units, their types, B arcs, idle workers per type, stability claims."""
 
-    def __init__(self, p: Problem, a_of: dict[int, int], b_of: dict[int, int]) -> None:
+    def __init__(self, p: Problem, start: TypeSolution, a_of: dict[int, int]) -> None:
+        """Start from ``start``; ``a_of`` (its matched workers) tells who keeps which unit."""
         self.p = p
         self.keys, self.wtype = p.type_keys()
-        held: dict[int, list[int]] = defaultdict(list)
-        for g in sorted(a_of):
-            held[a_of[g]].append(g)
-        owners = sorted(held)
-        self.members = [held[w] for w in owners]
+        units: dict[int, list[int]] = defaultdict(list)
+        for g, r in enumerate(start.root_of):
+            units[r].append(g)
+        roots = sorted(units)
+        self.members = [units[r] for r in roots]
         self.unit_of = [0] * p.n_grids
         for u, grids in enumerate(self.members):
             for g in grids:
                 self.unit_of[g] = u
-        self.utype = [self.wtype[w] for w in owners]
+        self.utype = [start.types[r] for r in roots]
         total, used = Counter(self.wtype), Counter(self.utype)
         self.idle = [total[t] - used[t] for t in range(len(self.keys))]
         self.arcs = [
@@ -80,14 +81,14 @@ class Search:
                 self.into[h].append(g)
         self.b_to = [-1] * p.n_grids
         self.pointing: dict[int, set[int]] = defaultdict(set)
-        for g, v in b_of.items():
-            h = next((h for h, _ in self.arcs[g] if a_of[h] == v), -1)
+        for g, h in start.b_to.items():
             self.b_to[g] = h
             self.pointing[h].add(g)
         self.current_in: dict[int, Counter[int]] = defaultdict(Counter)  # unit -> worker -> n
         for g, w in p.cur_a.items():
             self.current_in[self.unit_of[g]][w] += 1
-        self.claim = {w: u for u, w in enumerate(owners) if self.current_in[u][w]}
+        owner = {self.unit_of[g]: w for g, w in a_of.items()}
+        self.claim = {w: u for u, w in owner.items() if self.current_in[u][w]}
         top = max((p.load(g) for g in range(p.n_grids)), default=0.0) or 1.0
         self.la = [round(p.load(g) * SCALE / top) for g in range(p.n_grids)]
         share = p.settings.b_load_share

@@ -65,10 +65,10 @@ class PlanSettings:
     needs no weights: coverage rules > stability (kept roles) > mentoring pairs > mixed-gender
     pairs > balance (the largest worker load). ``max_b_roles`` is the rule "nobody carries far
     more work": a worker is B of at most that many grids unless the adjacency forces more
-    (reported as ``b_overload``). ``seed`` and ``search_workers`` (CP-SAT threads; 1 keeps
-    small plans deterministic) go to CP-SAT; from ``lns_from_grids`` grids on, the planner
-    improves the greedy plan region by region (``geo.assignment.lns``) instead of solving one
-    model for the whole area.
+    (reported as ``b_overload``). ``seed`` and ``search_workers`` (threads of the whole-area
+    CP-SAT model; 1 keeps plans deterministic) go to CP-SAT; from ``lns_from_grids`` grids on,
+    the planner improves the greedy plan region by region instead (``geo.assignment.lns``),
+    solving ``lns_threads`` regions at a time.
     """
 
     b_load_share: float = 0.25
@@ -78,7 +78,8 @@ class PlanSettings:
     max_b_roles: int = 2
     seed: int = 20240524
     search_workers: int = 1
-    lns_from_grids: int = 150
+    lns_from_grids: int = 64
+    lns_threads: int = 2
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class PlanIssue:
     """A rule the plan could not meet (or a notable choice), and what it did instead.
 
     ``kind`` is one of "island", "b_not_adjacent", "no_backup", "shared_worker",
-    "idle_worker", "joined_worker", "no_workers", "b_overload", "solver_fallback".
+    "idle_worker", "joined_worker", "no_workers", "b_overload".
     """
 
     grid_id: int | None

@@ -9,9 +9,14 @@ neighbours are all held by its own A (``b_not_adjacent``). Surplus workers stay 
 (``idle_worker``); with no worker nothing is assigned (``no_workers``).
 
 The objective (lexicographic; see ``geo.assignment.solver``): coverage rules > stability
-(current roles kept) > mentoring pairs > mixed-gender pairs > balance (largest load). The
-greedy baseline's plan is the solver's first hint, and its plan is returned (with a
-``solver_fallback`` issue) should CP-SAT find nothing in time.
+(current roles kept) > mentoring pairs > mixed-gender pairs > balance (largest load).
+
+How: the greedy baseline (``geo.assignment.greedy``) gives a first plan. Below
+``PlanSettings.lns_from_grids`` grids, one CP-SAT model of the whole area decides worker types,
+units and B arcs stage by stage from that hint (usually proving every stage optimal). Otherwise,
+or when a stage was not proved optimal, a large-neighbourhood search (``geo.assignment.lns``)
+improves the solution region by region with small CP-SAT models. Concrete workers are then
+matched to the typed units (``geo.assignment.matching``).
 """
 
 from __future__ import annotations
@@ -22,10 +27,13 @@ from collections.abc import Sequence
 from geo.assignment.greedy import greedy_assign
 from geo.assignment.lns import Search
 from geo.assignment.matching import match_workers
-from geo.assignment.model import Edge, GridInfo, Plan, PlanIssue, PlanSettings, Role, WorkerInfo
+from geo.assignment.model import Edge, GridInfo, Plan, PlanSettings, Role, WorkerInfo
 from geo.assignment.problem import build_problem
 from geo.assignment.result import assemble
-from geo.assignment.solver import TypeModel
+from geo.assignment.solver import TypeModel, solution_from_assignment
+
+GLOBAL_SHARE = 0.5
+"""Share of the time limit for the whole-area CP-SAT model of a small problem (then LNS)."""
 
 
 def plan(
@@ -39,8 +47,9 @@ def plan(
 
     ``current`` holds the existing roles of still-present workers; ``Plan.changes`` lists the
     roles to add and to remove. ``metrics.solver_status`` is "OPTIMAL" when every objective
-    stage was proved optimal, "FEASIBLE" when a stage ran out of time, "trivial" when no choice
-    was left (no grid, no worker or one worker) and "greedy-fallback" when CP-SAT failed.
+    stage of the whole-area model was proved optimal, "FEASIBLE" otherwise (the search ran out
+    of time or stopped improving), "trivial" when no choice was left (no grid, no worker, or a
+    single worker).
     """
     started = time.perf_counter()
     p = build_problem(grids, edges, workers, current, settings)
@@ -49,20 +58,17 @@ def plan(
     greedy_a, greedy_b = greedy_assign(p)
     if p.n_workers == 1:
         return assemble(p, greedy_a, greedy_b, "trivial", started)
-    if p.n_grids >= settings.lns_from_grids:
-        search = Search(p, greedy_a, greedy_b)
-        solution = search.run(started + settings.time_limit_s)
-        wtype = search.wtype
-    else:
+    deadline = started + settings.time_limit_s
+    _, wtype = p.type_keys()
+    solution = solution_from_assignment(p, greedy_a, greedy_b, "greedy")
+    if p.n_grids < settings.lns_from_grids:
         model = TypeModel(p)
         model.hint(greedy_a, greedy_b)
-        solution = model.solve(settings.time_limit_s - (time.perf_counter() - started))
-        wtype = model.wtype
-    if solution is None:
-        issue = PlanIssue(
-            None, None, "solver_fallback", "CP-SAT found no plan in time: greedy plan returned"
-        )
-        return assemble(p, greedy_a, greedy_b, "greedy-fallback", started, [issue])
+        found = model.solve(settings.time_limit_s * GLOBAL_SHARE, deadline)
+        solution = found or solution
     a_of = match_workers(p, solution, wtype)
+    if solution.status != "OPTIMAL":
+        solution = Search(p, solution, a_of).run(deadline, settings.lns_threads)
+        a_of = match_workers(p, solution, wtype)
     b_of = {g: a_of[h] for g, h in solution.b_to.items()}
     return assemble(p, a_of, b_of, solution.status, started)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -42,6 +42,7 @@ class Problem:
     classes: list[str]
     cur_a: dict[int, int]
     cur_b: dict[int, int]
+    _arcs: dict[int, list[tuple[int, int]]] = field(default_factory=dict, repr=False)
 
     @property
     def n_grids(self) -> int:
@@ -92,8 +93,10 @@ class Problem:
         """Candidate B arcs of ``g`` (the B is the A of the arc's head): its neighbours, plus,
         for an island or when workers hold several grids, the ``cap_a + 1`` nearest others (at
         least one of them outside the grid's own unit)."""
-        need_far = not self.neighbours[g] or self.shared
-        return self.near_arcs(g, self.cap_a + 1 if need_far else 0)
+        if g not in self._arcs:
+            need_far = not self.neighbours[g] or self.shared
+            self._arcs[g] = self.near_arcs(g, self.cap_a + 1 if need_far else 0)
+        return self._arcs[g]
 
     def nearest(self, g: int, exclude: set[int] | None = None) -> list[int]:
         """All other grids by increasing centroid distance (ties by position), minus ``exclude``."""

@@ -268,8 +268,9 @@ class TypeModel:
             for k in out[g]:
                 m.add_hint(self.b[g, k], k == h)
 
-    def solve(self, time_limit_s: float) -> TypeSolution | None:
-        """Run the stages; None when no feasible solution was found in time."""
+    def solve(self, budget: float, deadline: float) -> TypeSolution | None:
+        """Run the stages within ``budget`` deterministic seconds in all (so the same input
+        gives the same plan) and the wall-clock ``deadline``; None when nothing was found."""
         p, m = self.p, self.m
         stages = [("coverage", sum(self.cover), False, 1.0)]
         if self.stable:
@@ -280,7 +281,6 @@ class TypeModel:
             ("balance", self.max_load, False, 1.0),
         ]
         stages = [s for s in stages if not isinstance(s[1], int)]
-        deadline = time.perf_counter() + time_limit_s
         spare = 0.0  # deterministic time left over by earlier stages
         solver = cp_model.CpSolver()
         params = solver.parameters
@@ -290,8 +290,8 @@ class TypeModel:
         values: list[int] | None = None
         all_optimal = True
         for name, expr, maximise, weight in stages:
-            budget = spare + time_limit_s * weight / sum(s[3] for s in stages)
-            params.max_deterministic_time = budget  # deterministic: same input, same plan
+            share = spare + budget * weight / sum(s[3] for s in stages)
+            params.max_deterministic_time = share  # deterministic: same input, same plan
             params.max_time_in_seconds = max(0.05, deadline - time.perf_counter())
             if maximise:
                 m.maximize(expr)
@@ -302,7 +302,7 @@ class TypeModel:
                 all_optimal = False
                 break
             all_optimal &= status == cp_model.OPTIMAL
-            spare = max(0.0, budget - solver.response_proto.deterministic_time)
+            spare = max(0.0, share - solver.response_proto.deterministic_time)
             value = round(solver.objective_value)
             log.debug(
                 "stage %s: %s value %d bound %.0f in %.2f s",
