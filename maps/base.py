@@ -155,6 +155,7 @@ def base_map(
     m = folium.Map(
         location=((min_lat + max_lat) / 2, (min_lon + max_lon) / 2),
         zoom_start=16,
+        max_zoom=FIT_MAX_ZOOM,  # without a tile layer Leaflet has no zoom limit (clusters need one)
         tiles=None,
         control_scale=True,
     )

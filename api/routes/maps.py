@@ -1,21 +1,26 @@
 """Maps served as standalone HTML pages."""
 
 import datetime as dt
+from dataclasses import replace
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, SettingsDep
+from geo import models as m
 from geo.db import Settings
-from geo.errors import NotFound
+from geo.errors import InvalidInput, NotFound
 from geo.export import collect
 from geo.features import list_features
+from geo.hazards import records
 from geo.layers import LAYERS
 from geo.planning import community_id, planner_input
 from maps.assignment import assignment_map
 from maps.base import to_html
 from maps.community import community_map
+from maps.hazards import hazard_map
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 
@@ -73,6 +78,49 @@ def render_assignments(session: Session, settings: Settings, code: str) -> str:
 @router.get("/communities/{code}/assignments", response_class=HTMLResponse, summary="A/B roles map")
 def assignments_page(session: SessionDep, settings: SettingsDep, code: str) -> HTMLResponse:
     return HTMLResponse(render_assignments(session, settings, code))
+
+
+def render_hazards(
+    session: Session,
+    settings: Settings,
+    code: str,
+    filters: records.Filters | None = None,
+) -> str:
+    """The hazard map of community ``code``; ``filters`` narrow the hazards (its community is
+    ignored)."""
+    community = _community_feature(session, code)
+    f = filters or records.Filters()
+    if f.state is not None and f.state not in {s.value for s in m.HazardState}:
+        raise InvalidInput(f"state {f.state!r} unknown")
+    if f.category is not None and session.get(m.HazardCategory, f.category) is None:
+        raise InvalidInput(f"category {f.category!r} is not in the catalogue")
+    if f.since is not None and f.until is not None and f.since > f.until:
+        raise InvalidInput(f"from ({f.since}) is after to ({f.until})")
+    grids = collect(session, LAYERS["grids"], code)["features"]
+    hazards, _ = records.query(session, replace(f, community=code), limit=None)
+    return to_html(
+        hazard_map(
+            community,
+            grids,
+            hazards,
+            tile_url=settings.tile_url,
+            attribution=settings.tile_attribution,
+        )
+    )
+
+
+@router.get("/communities/{code}/hazards", response_class=HTMLResponse, summary="Hazard map")
+def hazards_page(
+    session: SessionDep,
+    settings: SettingsDep,
+    code: str,
+    state: str | None = None,
+    category: str | None = None,
+    since: Annotated[dt.date | None, Query(alias="from")] = None,
+    until: Annotated[dt.date | None, Query(alias="to")] = None,
+) -> HTMLResponse:
+    filters = records.Filters(state=state, category=category, since=since, until=until)
+    return HTMLResponse(render_hazards(session, settings, code, filters))
 
 
 @router.get("/communities/{code}", response_class=HTMLResponse, summary="Community map")

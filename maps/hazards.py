@@ -1,0 +1,487 @@
+"""The hazard map: where the hazards and residents' cases of a community are, and how far along.
+
+Hazards are the GeoJSON Features of ``geo.hazards.records.to_feature``. Each marker is an
+inline-SVG glyph (no icon fonts, no images): its **fill** tells the state (red reported, orange
+dispatched, yellow rectifying, blue rectified, green verified, grey rejected or duplicate), its
+**shape** the category group (triangle fire, square food, pentagon structural, diamond traffic,
+hexagon sanitation, circle anything else), and a purple **ring** marks an overdue hazard.
+
+Layers, bottom to top: thin grid outlines labelled by code, the community outline, one
+toggleable layer per category (markers clustered inside it; a cluster holding an overdue hazard
+gets the ring too) and a heat map weighted by severity, hidden at first. Rejected and duplicate
+hazards stay out of the heat map: one is no hazard, the other is counted by its original.
+
+All text from a feature is HTML-escaped, and the characters that mean something inside the
+JavaScript template literals Folium wraps tooltips and popups in (`` ` ``, ``$``, ``\\``) are
+written as entities. Features without geometry are skipped; an unknown state or severity is a
+``ValueError`` naming the hazard.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+from urllib.parse import quote
+
+import folium
+from branca.element import MacroElement
+from folium.plugins import HeatMap, MarkerCluster
+from jinja2 import Template
+
+from maps import style as s
+from maps.base import (
+    FONT,
+    Legend,
+    LegendItem,
+    Overlay,
+    add_layers,
+    base_map,
+    finish_map,
+    legend_html,
+)
+from maps.colouring import as_shape
+from maps.community import community_bounds
+from maps.layers import (
+    GRID_TITLE,
+    MISSING,
+    Field,
+    _drawable,
+    community_outline_layer,
+    geojson_layer,
+)
+
+# --- states, categories, severities ---------------------------------------------------------
+
+STATE_COLORS: Mapping[str, str] = {
+    "reported": "#e31a1c",
+    "dispatched": "#ff7f00",
+    "rectifying": "#ffd92f",
+    "rectified": "#1f78b4",
+    "verified": "#33a02c",
+    "rejected": "#969696",
+    "duplicate": "#969696",
+}
+STATE_LABELS: Mapping[str, str] = {
+    "reported": "已上报 Reported",
+    "dispatched": "已派发 Dispatched",
+    "rectifying": "整改中 Rectifying",
+    "rectified": "已整改待复核 Rectified",
+    "verified": "已复核 Verified",
+    "rejected": "已驳回 Rejected",
+    "duplicate": "重复 Duplicate",
+}
+UNROUTED_LABEL = "未派发 Unrouted"
+OVERDUE_COLOR = "#6a3d9a"
+OVERDUE_LABEL = "逾期 Overdue"
+STATES_TITLE = "状态 State"
+
+SEVERITY_WEIGHTS: Mapping[str, float] = {"low": 0.25, "medium": 0.5, "high": 0.75, "critical": 1.0}
+SEVERITY_LABELS: Mapping[str, str] = {
+    "low": "低 Low",
+    "medium": "中 Medium",
+    "high": "高 High",
+    "critical": "严重 Critical",
+}
+KIND_LABELS: Mapping[str, str] = {"hazard": "隐患 Hazard", "case": "诉求 Case"}
+HEAT_EXCLUDED = frozenset({"rejected", "duplicate"})
+HEAT_TITLE = "热力图 Heat map"
+HEAT_GRADIENT: Mapping[float, str] = {
+    0.25: "#2c7bb6",
+    0.5: "#abd9e9",
+    0.75: "#fdae61",
+    1.0: "#d7191c",
+}
+
+CATEGORY_GROUPS: Mapping[str, str] = {
+    "blocked_corridor": "fire",
+    "indoor_ebike_charging": "fire",
+    "missing_extinguisher": "fire",
+    "blocked_fire_lane": "fire",
+    "food_safety": "food",
+    "structural": "structural",
+    "traffic_parking": "traffic",
+    "sanitation": "sanitation",
+    "other": "other",
+}
+"""Group of each category of the seeded catalogue; other categories are drawn as ``other``."""
+
+
+@dataclass(frozen=True)
+class Glyph:
+    """A marker shape: a regular polygon (``sides`` 0 is a circle) turned by ``rotation``
+    degrees from point-up, drawn at ``scale`` times the nominal radius (equal visual weight)."""
+
+    sides: int
+    rotation: float = 0.0
+    scale: float = 1.0
+
+
+GROUP_GLYPHS: Mapping[str, Glyph] = {
+    "fire": Glyph(3, scale=1.25),
+    "food": Glyph(4, rotation=45, scale=1.1),
+    "structural": Glyph(5, scale=1.05),
+    "traffic": Glyph(4, scale=1.15),
+    "sanitation": Glyph(6, scale=1.05),
+    "other": Glyph(0, scale=0.9),
+}
+CATEGORY_SWATCH_COLOR = "#737373"
+"""Neutral fill of the category glyphs in the legend (colour belongs to the state)."""
+
+ICON_PX = 26
+GLYPH_R = 7.5
+RING_R = 11.0
+RING_WIDTH = 2.5
+CLUSTER_PX = 32
+TOOLTIP_STYLE = f"font: 12px/1.4 {FONT}; max-width: 320px; white-space: normal;"
+
+# --- text --------------------------------------------------------------------------------
+
+_JS_TEMPLATE_CHARS = str.maketrans({"`": "&#96;", "$": "&#36;", "\\": "&#92;"})
+
+
+def text(value: object) -> str:
+    """``value`` as HTML text, safe inside a JavaScript template literal; None as —."""
+    if value is None or value == "":
+        return MISSING
+    return escape(str(value)).translate(_JS_TEMPLATE_CHARS).replace("\n", "<br>")
+
+
+def _when(value: object) -> object:
+    """An ISO timestamp to the minute (``2024-05-01 14:03+08:00``); anything else as is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return dt.datetime.fromisoformat(value).isoformat(sep=" ", timespec="minutes")
+    except ValueError:
+        return value
+
+
+def _props(feature: dict) -> dict:
+    return feature.get("properties") or {}
+
+
+def _state(feature: dict) -> str:
+    props = _props(feature)
+    state = props.get("state")
+    if state not in STATE_COLORS:
+        raise ValueError(f"hazard {props.get('id')}: unknown state {state!r}")
+    return state
+
+
+def _weight(feature: dict) -> float:
+    props = _props(feature)
+    severity = props.get("severity")
+    if severity not in SEVERITY_WEIGHTS:
+        raise ValueError(f"hazard {props.get('id')}: unknown severity {severity!r}")
+    return SEVERITY_WEIGHTS[severity]
+
+
+def _lonlat(feature: dict) -> tuple[float, float]:
+    geometry = feature["geometry"]
+    if geometry.get("type") != "Point":
+        raise ValueError(f"hazard {_props(feature).get('id')}: a Point is expected")
+    lon, lat = geometry["coordinates"][:2]
+    return lon, lat
+
+
+def glyph_of(category: object) -> Glyph:
+    """The marker shape of a category (by its group)."""
+    group = CATEGORY_GROUPS.get(category, "other") if isinstance(category, str) else "other"
+    return GROUP_GLYPHS[group]
+
+
+# --- SVG ---------------------------------------------------------------------------------
+
+
+def glyph_svg(glyph: Glyph, cx: float, cy: float, r: float, fill: str) -> str:
+    """One glyph centred on (cx, cy), filled with ``fill``, outlined dark."""
+    paint = f'fill="{escape(fill)}" stroke="#262626" stroke-width="1.2"'
+    radius = r * glyph.scale
+    if glyph.sides == 0:
+        return f'<circle cx="{cx:g}" cy="{cy:g}" r="{radius:.2f}" {paint}/>'
+    points = " ".join(
+        f"{cx + radius * math.sin(a):.2f},{cy - radius * math.cos(a):.2f}"
+        for a in (math.radians(glyph.rotation + 360 * k / glyph.sides) for k in range(glyph.sides))
+    )
+    return f'<polygon points="{points}" {paint} stroke-linejoin="round"/>'
+
+
+def _ring(cx: float, cy: float, r: float) -> str:
+    return (
+        f'<circle cx="{cx:g}" cy="{cy:g}" r="{r:g}" fill="none" stroke="{OVERDUE_COLOR}" '
+        f'stroke-width="{RING_WIDTH:g}"/>'
+    )
+
+
+def marker_svg(glyph: Glyph, fill: str, *, overdue: bool) -> str:
+    """The marker of a hazard: its glyph in its state colour, ringed when overdue."""
+    c = ICON_PX / 2
+    ring = _ring(c, c, RING_R) if overdue else ""
+    return (
+        f'<svg width="{ICON_PX}" height="{ICON_PX}" viewBox="0 0 {ICON_PX} {ICON_PX}" '
+        f'style="display: block" aria-hidden="true">{ring}{glyph_svg(glyph, c, c, GLYPH_R, fill)}'
+        "</svg>"
+    )
+
+
+def _swatch(body: str) -> str:
+    return f'<svg width="28" height="14" viewBox="0 0 28 14" aria-hidden="true">{body}</svg>'
+
+
+def glyph_swatch(glyph: Glyph, fill: str) -> str:
+    """A legend swatch of a glyph."""
+    return _swatch(glyph_svg(glyph, 14, 7, 5.2, fill))
+
+
+def overdue_swatch() -> str:
+    """A legend swatch of the overdue ring around a plain dot."""
+    return _swatch(_ring(14, 7, 5.5) + glyph_svg(GROUP_GLYPHS["other"], 14, 7, 3.0, "#ffffff"))
+
+
+# --- page CSS and cluster icons ------------------------------------------------------------
+
+
+class HazardStylesheet(MacroElement):
+    """CSS of the hazard markers, clusters and popups (one copy per page)."""
+
+    _template = Template(
+        """
+{% macro header(this, kwargs) %}
+<style>
+.gridline-hazard { background: none; border: none; }
+.gridline-hazard-cluster { background: none; border: none; }
+.gridline-hazard-cluster div { box-sizing: border-box; width: {{ this.px }}px;
+  height: {{ this.px }}px; border-radius: 50%; background: rgba(51, 51, 51, 0.85);
+  border: 2px solid #fff; color: #fff; text-align: center;
+  font: bold 12px/{{ this.px - 4 }}px {{ this.font }}; }
+.gridline-hazard-cluster-overdue div { box-shadow: 0 0 0 3px {{ this.overdue }}; }
+.gridline-hazard-popup { font: 12px/1.4 {{ this.font }}; max-height: 40vh; overflow-y: auto; }
+.gridline-hazard-popup th { text-align: left; padding-right: 8px; white-space: nowrap;
+  vertical-align: top; font-weight: normal; color: #555; }
+.gridline-overdue { color: {{ this.overdue }}; font-weight: bold; }
+</style>
+{% endmacro %}
+"""
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "GridlineHazardStylesheet"
+        self.px = CLUSTER_PX
+        self.font = FONT
+        self.overdue = OVERDUE_COLOR
+
+
+CLUSTER_ICON_JS = f"""function (cluster) {{
+    var overdue = cluster.getAllChildMarkers().some(function (marker) {{
+        return (marker.options.icon.options.className || "").indexOf("gridline-hazard-overdue")
+            >= 0;
+    }});
+    return L.divIcon({{
+        html: "<div>" + cluster.getChildCount() + "</div>",
+        className: "gridline-hazard-cluster" + (overdue ? " gridline-hazard-cluster-overdue" : ""),
+        iconSize: L.point({CLUSTER_PX}, {CLUSTER_PX})
+    }});
+}}"""
+"""Neutral grey cluster icons (state colours stay with the markers), ringed if any is overdue."""
+
+# --- layers --------------------------------------------------------------------------------
+
+
+def _tooltip(props: dict, state: str) -> str:
+    parts = [f"#{text(props.get('id'))}", text(props.get("category_zh") or props.get("category"))]
+    parts.append(text(STATE_LABELS[state]))
+    if props.get("overdue"):
+        parts.append(f'<span class="gridline-overdue">{text(OVERDUE_LABEL)}</span>')
+    description = str(props.get("description") or "")
+    if len(description) > 60:
+        description = description[:59] + "…"
+    return " · ".join(parts) + (f"<br>{text(description)}" if description else "")
+
+
+def _popup(props: dict, state: str) -> str:
+    hazard_id = props.get("id")
+    assignee = props.get("assignee") or {}
+    state_label = STATE_LABELS[state]
+    if state == "reported" and props.get("unrouted"):
+        state_label += f" · {UNROUTED_LABEL}"
+    deadline = text(_when(props.get("deadline")))
+    if props.get("overdue"):
+        deadline += f' <span class="gridline-overdue">{text(OVERDUE_LABEL)}</span>'
+    category = props.get("category")
+    rows = [
+        ("描述 Description", text(props.get("description"))),
+        ("类别 Category", f"{text(props.get('category_zh'))} ({text(category)})"),
+        ("类型 Kind", text(KIND_LABELS.get(props.get("kind"), props.get("kind")))),
+        ("状态 State", text(state_label)),
+        ("严重程度 Severity", text(SEVERITY_LABELS.get(props.get("severity"), None))),
+        ("网格 Grid", text(props.get("grid"))),
+        ("小区 Compound", text(props.get("compound"))),
+        ("负责人 Assignee", text(assignee.get("name"))),
+        ("上报 Reported", text(_when(props.get("reported_at")))),
+        ("整改期限 Deadline", deadline),
+    ]
+    body = "".join(f"<tr><th>{escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
+    href = text(f"/hazards/{quote(str(hazard_id), safe='')}")
+    return (
+        f'<div class="gridline-hazard-popup"><b>#{text(hazard_id)}</b><table>{body}</table>'
+        f'<a href="{href}" target="_blank" rel="noopener">详情 Details</a></div>'
+    )
+
+
+def hazard_marker(feature: dict) -> folium.Marker:
+    """The marker of one hazard (a Point feature), with tooltip and popup."""
+    props = _props(feature)
+    state = _state(feature)
+    overdue = bool(props.get("overdue"))
+    lon, lat = _lonlat(feature)
+    svg = marker_svg(glyph_of(props.get("category")), STATE_COLORS[state], overdue=overdue)
+    icon = folium.DivIcon(
+        html=svg,
+        icon_size=(ICON_PX, ICON_PX),
+        popup_anchor=(0, -ICON_PX // 2 + 2),
+        class_name="gridline-hazard" + (" gridline-hazard-overdue" if overdue else ""),
+    )
+    return folium.Marker(
+        location=(lat, lon),
+        icon=icon,
+        tooltip=folium.Tooltip(_tooltip(props, state), style=TOOLTIP_STYLE),
+        popup=folium.Popup(_popup(props, state), max_width=360),
+    )
+
+
+def _category_key(category: str) -> tuple[int, int, str]:
+    groups = list(GROUP_GLYPHS)
+    codes = list(CATEGORY_GROUPS)
+    group = CATEGORY_GROUPS.get(category, "other")
+    return groups.index(group), codes.index(category) if category in codes else len(codes), category
+
+
+def category_layer(category: str, hazards: Sequence[dict]) -> Overlay:
+    """One category's hazards, clustered, titled "中文名 code (count)"."""
+    name_zh = next(
+        (_props(h).get("category_zh") for h in hazards if _props(h).get("category_zh")), None
+    )
+    title = f"{name_zh} {category} ({len(hazards)})" if name_zh else f"{category} ({len(hazards)})"
+    layer = Overlay(title, [LegendItem(glyph_swatch(glyph_of(category), CATEGORY_SWATCH_COLOR))])
+    cluster = MarkerCluster(
+        control=False,
+        icon_create_function=CLUSTER_ICON_JS,
+        options={"showCoverageOnHover": False, "maxClusterRadius": 40},
+    )
+    for hazard in hazards:
+        hazard_marker(hazard).add_to(cluster)
+    cluster.add_to(layer)
+    return layer
+
+
+def heat_layer(hazards: Sequence[dict]) -> Overlay:
+    """A heat map of the hazards weighted by severity, hidden until switched on."""
+    points = [
+        [lat, lon, _weight(h)]
+        for h in _drawable(hazards)
+        for lon, lat in [_lonlat(h)]
+        if _state(h) not in HEAT_EXCLUDED
+    ]
+    swatch = s.palette_swatch(list(HEAT_GRADIENT.values()), fill_opacity=1.0)
+    layer = Overlay(
+        HEAT_TITLE, [LegendItem(swatch, "按严重程度加权 Weighted by severity")], show=False
+    )
+    if points:
+        HeatMap(
+            points,
+            control=False,
+            radius=22,
+            blur=16,
+            min_opacity=0.3,
+            gradient={str(k): v for k, v in HEAT_GRADIENT.items()},
+        ).add_to(layer)
+    return layer
+
+
+def hazard_layers(hazards: list[dict]) -> list[Overlay]:
+    """One clustered layer per category present (catalogue order), then the heat map."""
+    drawn = _drawable(hazards)
+    by_category: dict[str, list[dict]] = {}
+    for hazard in drawn:
+        _state(hazard)  # fail before drawing anything
+        _lonlat(hazard)
+        by_category.setdefault(str(_props(hazard).get("category")), []).append(hazard)
+    layers = [category_layer(c, by_category[c]) for c in sorted(by_category, key=_category_key)]
+    heat = heat_layer(drawn)
+    if layers:
+        layers[0].add_child(HazardStylesheet())
+    return [*layers, heat]
+
+
+def state_legend(hazards: Sequence[dict]) -> Overlay:
+    """A legend-only block (never added to a map): the states present and the overdue ring."""
+    drawn = _drawable(hazards)
+    states = {_state(h) for h in drawn}
+    unrouted = any(_props(h).get("unrouted") for h in drawn)
+    items = []
+    for state, color in STATE_COLORS.items():
+        if state in states:
+            label = STATE_LABELS[state]
+            if state == "reported" and unrouted:
+                label += f" / {UNROUTED_LABEL}"
+            items.append(LegendItem(glyph_swatch(GROUP_GLYPHS["other"], color), label))
+    if any(_props(h).get("overdue") for h in drawn):
+        items.append(LegendItem(overdue_swatch(), f"{OVERDUE_LABEL}（圈 ring）"))
+    return Overlay(STATES_TITLE, items)
+
+
+GRID_OUTLINE: s.Style = {"color": s.GRID_LINE_COLOR, "weight": 1, "opacity": 0.8, "fill": False}
+
+
+def grid_outline_layer(grids: Sequence[dict]) -> Overlay:
+    """Grids as thin outlines (no fill, so they never cover a marker), labelled by code."""
+    grids = _drawable(grids)
+    layer = Overlay(GRID_TITLE, [LegendItem(s.area_swatch(GRID_OUTLINE))])
+    if not grids:
+        return layer
+    fields = [Field("name", "网格 Grid"), Field("code", "编码 Code")]
+    geojson_layer(grids, fields, lambda _: dict(GRID_OUTLINE)).add_to(layer)
+    for grid in grids:
+        point = as_shape(grid).representative_point()
+        code = escape(str(_props(grid).get("code") or ""))
+        folium.Marker(
+            location=(point.y, point.x),
+            icon=folium.DivIcon(
+                html=f"<div>{code}</div>", icon_size=(0, 0), class_name="gridline-label"
+            ),
+            interactive=False,
+            keyboard=False,
+        ).add_to(layer)
+    return layer
+
+
+def hazard_map(
+    community: dict,
+    grids: list[dict],
+    hazards: list[dict],
+    *,
+    tile_url: str | None = None,
+    attribution: str = "",
+) -> folium.Map:
+    """A finished hazard map of one community: grid outlines, outline, categories, heat map.
+
+    The legend lists the grids and the outline, then the states (and the overdue ring), then the
+    categories by shape and the heat map.
+    """
+    layers = hazard_layers(hazards)
+    states = state_legend(hazards)
+    below: list[Overlay] = [grid_outline_layer(grids), community_outline_layer(community)]
+    m = base_map(community_bounds(community), tile_url, attribution)
+    add_layers(m, [*below, *layers])
+    finish_map(m)
+    shown = [layer for layer in [*below, *layers] if not layer.is_empty()]
+    if states.legend:
+        shown.insert(len([b for b in below if not b.is_empty()]), states)
+    for child in m._children.values():
+        if isinstance(child, Legend):
+            child.body = legend_html(shown)
+    return m
