@@ -1,5 +1,108 @@
-"""Routes filled in by the hazards work of issue 4."""
+"""Open311 GeoReport v2 (JSON) over hazards and residents' cases; see geo.hazards.open311.
 
-from fastapi import APIRouter
+Errors use the spec's body, a list of ``{"code": <HTTP status>, "description": ...}``: 400
+for bad input, 404 for an unknown request. Only the JSON format is served.
 
-router = APIRouter()
+``api_key`` is accepted and ignored: anyone may submit and read. Access control (keys per
+client app, rate limits) is a later issue.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from api.deps import SessionDep
+from geo.errors import GridlineError, NotFound
+from geo.hazards import open311
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"])
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+FORM_FIELDS = (
+    "service_code lat long description media_url first_name last_name email phone "
+    "attribute[severity] address_string address_id jurisdiction_id device_id account_id api_key"
+)
+FORM_SCHEMA = {
+    "type": "object",
+    "required": ["service_code", "lat", "long"],
+    "properties": {name: {"type": "string"} for name in FORM_FIELDS.split()},
+}
+
+
+def spec_error(status: int, description: str) -> JSONResponse:
+    return JSONResponse([{"code": status, "description": description}], status_code=status)
+
+
+def domain_error(exc: GridlineError) -> JSONResponse:
+    return spec_error(404 if isinstance(exc, NotFound) else 400, str(exc))
+
+
+async def form_fields(request: Request) -> dict[str, str] | None:
+    """The form's text fields; None when the body is not a form."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in FORM_TYPES:
+        return None
+    form = await request.form()
+    return {key: value for key, value in form.multi_items() if isinstance(value, str)}
+
+
+@router.get("/services.json", summary="Service list: the active hazard categories")
+def services(session: SessionDep) -> list[dict[str, Any]]:
+    return open311.services(session)
+
+
+@router.post(
+    "/requests.json",
+    status_code=201,
+    summary="Submit a resident's case (form-encoded; lat and long required)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": FORM_SCHEMA}},
+        }
+    },
+)
+def create_request(
+    session: SessionDep, form: Annotated[dict[str, str] | None, Depends(form_fields)]
+) -> JSONResponse:
+    """Route the case like any report; nothing is written when it is refused."""
+    if form is None:
+        return spec_error(400, "send the request as application/x-www-form-urlencoded")
+    try:
+        with session.begin_nested():
+            created = open311.submit(session, form)
+    except GridlineError as exc:
+        return domain_error(exc)
+    return JSONResponse([created], status_code=201)
+
+
+@router.get("/requests.json", summary="Requests by id list, service, status and dates")
+def list_requests(
+    session: SessionDep,
+    service_request_id: str | None = None,
+    service_code: str | None = None,
+    start_date: str | None = None,
+    end_date: str | None = None,
+    status: str | None = None,
+) -> JSONResponse:
+    try:
+        found = open311.find(
+            session,
+            service_request_id=service_request_id,
+            service_code=service_code,
+            start_date=start_date,
+            end_date=end_date,
+            status=status,
+        )
+    except GridlineError as exc:
+        return domain_error(exc)
+    return JSONResponse(found)
+
+
+@router.get("/requests/{service_request_id}.json", summary="One request (a list of one)")
+def read_request(session: SessionDep, service_request_id: str) -> JSONResponse:
+    try:
+        return JSONResponse(open311.get(session, service_request_id))
+    except GridlineError as exc:
+        return domain_error(exc)
