@@ -9,7 +9,8 @@ workers as grids (genders ~50/50, ~20% under 1 year, ~50% with 3+ years).
 
 Targets: 21 grids under 1 s, 2,000 grids under 30 s, and for every size the planner at least as
 good as greedy on mixed-gender share, mentoring share (higher is better) and max/mean load
-(lower is better). No database needed.
+(lower is better). The "bound" rows are the best figures possible (see ``bounds``). No database
+needed.
 """
 
 from __future__ import annotations
@@ -87,6 +88,18 @@ def synthetic_case(n: int, seed: int) -> tuple[list[GridInfo], list[Edge], list[
     return grids, edges, workers
 
 
+def bounds(grids: list[GridInfo], workers: list[WorkerInfo], settings: PlanSettings) -> str:
+    """Best figures possible with one grid per worker: mixed share <= 1; mentoring pairs <= new
+    + min(senior, max_b_roles x new) (new A grids get a senior B, senior A grids a new B, a new
+    worker backs at most max_b_roles grids); max load >= the heaviest grid's load."""
+    new = sum(w.years < settings.new_years for w in workers)
+    senior = sum(w.years >= settings.senior_years for w in workers)
+    mentoring = min(len(grids), new + min(senior, settings.max_b_roles * new)) / len(grids)
+    total = sum(g.load for g in grids) * (1 + settings.b_load_share)
+    floor = max(g.load for g in grids) / (total / min(len(grids), len(workers)))
+    return f"{len(grids):>6} {'bound':<8} {'':>8} {1.0:>7.3f} {mentoring:>7.3f} {floor:>9.3f}"
+
+
 def row(label: str, result: Plan) -> str:
     m = result.metrics
     return (
@@ -110,6 +123,7 @@ def main() -> None:
         best = plan(grids, edges, workers, settings=settings)
         print(row("greedy", base))
         print(row("plan", best))
+        print(bounds(grids, workers, settings))
         g, p = base.metrics, best.metrics
         print(
             f"{'':>6} {'vs greedy':<8} {p.seconds / max(g.seconds, 1e-6):>7.0f}x"

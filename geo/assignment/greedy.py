@@ -4,8 +4,8 @@
    as every worker can still get a grid).
 2. The other grids, by descending load, go to a worker without a grid (the one making the most
    mentoring, then mixed-gender pairs with already assigned neighbours, then the lowest id);
-   once everyone has a grid, to the least-loaded worker holding an adjacent grid (any worker
-   with room if none is free).
+   once everyone has a grid, to the least-loaded worker holding an adjacent grid (not its
+   current B if possible; any worker with room if none is free).
 3. B roles, grids by descending load: the current B if still the A of an adjacent grid, else the
    A of the adjacent grid giving a mentoring pair, then a mixed-gender pair, then the least
    loaded worker, preferring workers still under ``max_b_roles``; islands (and grids whose
@@ -80,7 +80,7 @@ def _assign_a(p: Problem) -> dict[int, int]:
             near = {a_of[h] for h in p.neighbours[g] if h in a_of}
             pool = [w for w in sorted(near) if count[w] < cap]
             pool = pool or [w for w in range(p.n_workers) if count[w] < cap]
-            w = min(pool, key=lambda w: (load[w], w))
+            w = min(pool, key=lambda w: (w == p.cur_b.get(g), load[w], w))  # keep its B
         a_of[g], count[w], load[w] = w, count[w] + 1, load[w] + p.load(g)
     return a_of
 
@@ -99,7 +99,7 @@ def _assign_b(p: Problem, a_of: dict[int, int]) -> dict[int, int]:
     for g, w in a_of.items():
         load[w] += p.load(g)
     b_count = [0] * p.n_workers
-    cap = p.settings.max_b_roles
+    cap = p.cap_b
     for g in by_load(p):
         a = a_of[g]
         cands = sorted({a_of[h] for h in p.neighbours[g]} - {a})

@@ -1,13 +1,19 @@
 """Large problems: large-neighbourhood search over the type solution, CP-SAT on each region.
 
-The greedy plan fixes the *units* (the grids each worker holds). Then, region after region (a
-ball of about ``REGION_GRIDS`` grids of whole units around a seed unit), a small CP-SAT model
+The starting solution (the greedy plan, or the whole-area model's) fixes the *units* (the
+grids each worker holds). Then, region after region (a ball of about ``REGION_GRIDS`` grids of
+whole units around a seed unit; the units of overloaded workers first), a small CP-SAT model
 re-decides the A types of the region's units (the same types, plus those of idle workers) and
-the B arcs of every grid in or next to the region. Its objective is the planner's lexicographic
-one, as weights that are lexicographic within a region: coverage > stability > mentoring >
-mixed gender > the largest load among the workers the region touches (so the overall largest
-load never grows). The current solution is a complete hint, so a region never gets worse. The
-search stops at the time limit or after a full pass over the units without improvement.
+the B arcs of every grid in or next to the region. Its objective is the planner's
+lexicographic one, as weights that each outweigh the largest possible swing of all lower
+levels within the region: coverage > stability > mentoring > mixed gender > balance (the
+largest load among the workers the region touches, then their summed load above the floor,
+when one of them is above it; loads never rise above the region's current largest, so the
+overall largest load never grows). The current solution is a complete hint, so a region never
+gets worse. Up to two regions with disjoint footprints are solved at once (CP-SAT releases the
+GIL). After a full pass without improvement the regions grow; the search stops at the time
+limit or when passes with the largest regions bring nothing. Every solve has a deterministic
+time limit, so the result depends on the time limit only when the search hits it.
 """
 
 from __future__ import annotations
@@ -27,10 +33,13 @@ from geo.assignment.solver import TypeSolution
 log = logging.getLogger(__name__)
 
 REGION_GRIDS = 8
-"""Grids per region (whole units, breadth-first around the seed)."""
+"""Grids per region (whole units, breadth-first around the seed) at first; doubled after a
+pass over all units without improvement, up to MAX_REGION_GRIDS."""
+MAX_REGION_GRIDS = 64
 SCALE = 1000
 """The heaviest grid's load in integer load units."""
 REGION_SECONDS = 0.05
+"""Deterministic time limit of one region's CP-SAT solve (per REGION_GRIDS grids)."""
 
 
 @dataclass
@@ -106,6 +115,7 @@ class Search:
         ``threads`` regions with disjoint footprints are solved at once."""
         rng = random.Random(self.p.settings.seed)
         order = list(range(len(self.members)))
+        size = REGION_GRIDS
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
             while time.perf_counter() < deadline:
                 rng.shuffle(order)
@@ -120,7 +130,7 @@ class Search:
                         if queue[i] in covered:
                             i += 1
                             continue
-                        region = self._region(queue[i], REGION_GRIDS)
+                        region = self._region(queue[i], size)
                         sub = _Region(self, region, shared_idle=not batch)
                         if sub.footprint & used:
                             break  # solved in the next batch, on the then current state
@@ -128,15 +138,17 @@ class Search:
                         covered.update(region)
                         used |= sub.footprint
                         batch.append(sub)
-                    seconds = min(deadline - time.perf_counter(), REGION_SECONDS)
-                    jobs = [pool.submit(sub.solve, seconds, self.floor) for sub in batch]
+                    wall = deadline - time.perf_counter()
+                    jobs = [pool.submit(sub.solve, size, wall) for sub in batch]
                     for sub, job in zip(batch, jobs, strict=True):
                         values = job.result()
                         if values is not None:
                             sub.apply(values)
                             improved = True
-                if not improved:
-                    break
+                if not improved:  # a local optimum: widen the regions, or stop
+                    if size >= min(MAX_REGION_GRIDS, self.p.n_grids):
+                        break
+                    size *= 2
         return self.solution()
 
     def solution(self) -> TypeSolution:
@@ -231,8 +243,9 @@ class _Region:
                 on = int(s.b_to[g] == h)
                 m.add_hint(var, on)
                 self._hinted.add(var.index)
-                if pen:
-                    self.cover.add(pen, var, pen * on)
+                if pen:  # outweighs any change of B overloads in the region
+                    weight = pen * (len(self.pick) + 1)
+                    self.cover.add(weight, var, weight * on)
                 self._pair(g, h, var, on, genders)
             m.add_exactly_one(self.b[g, h] for h, _ in s.arcs[g])
 
@@ -284,7 +297,7 @@ class _Region:
             s.unit_of[h] for g in self.pick for h, _ in s.arcs[g]
         }
         picked = set(self.pick)
-        cap = s.p.settings.max_b_roles
+        cap = s.p.cap_b
         loads, hints = [], []
         for v in sorted(touched):
             base, fixed_count, var_load, var_count, now_load, now_count = 0, 0, [], [], 0, 0
@@ -312,8 +325,14 @@ class _Region:
         self.top = max(hints, default=0)
         self.max_load = m.new_int_var(0, self.top, "max_load")
         m.add_hint(self.max_load, self.top)
-        for expr in loads:
+        self.overload = _Terms()  # load above the floor, summed: progress below the maximum
+        for expr, now in zip(loads, hints, strict=True):
             m.add(self.max_load >= expr)
+            if self.top > s.floor:
+                over = m.new_int_var(0, self.top - s.floor, "")
+                m.add(over >= expr - s.floor)
+                m.add_hint(over, max(0, now - s.floor))
+                self.overload.add(1, over, max(0, now - s.floor))
 
     def _stability(self) -> None:
         s, m = self.s, self.m
@@ -357,7 +376,7 @@ class _Region:
             m.add(sum(group) <= 1)
         for (g, cls), group in self.taken.items():
             m.add(sum(group) <= self._has(g, 1, cls)[0])
-        cap = s.p.settings.max_b_roles
+        cap = s.p.cap_b
         for (h, cls), group in self.given.items():
             slack = self.excess.get(s.unit_of[h], 0)
             m.add(sum(group) <= min(cap, len(group)) * self._has(h, 1, cls)[0] + slack)
@@ -366,7 +385,12 @@ class _Region:
         """The objective (minimised) and its value at the hint: every level outweighs the
         largest possible swing of all levels below it. Without ``balance`` the loads only keep
         under the region's current largest load."""
-        below, objective, hint = (self.top, self.max_load, self.top) if balance else (0, 0, 0)
+        below, objective, hint = 0, 0, 0
+        if balance:  # the largest load first, then the sum of loads above the floor
+            weight = self.overload.span() + 1
+            objective = weight * self.max_load + self.overload.expr()
+            hint = weight * self.top + self.overload.hint()
+            below = weight * self.top + self.overload.span()
         for terms, maximise in reversed(self.levels()[:-1]):
             sign = -1 if maximise else 1
             weight = below + 1
@@ -382,19 +406,22 @@ class _Region:
         levels += [(self.mixed, True), (balance, False)]
         return [(terms, maximise) for terms, maximise in levels if terms.items]
 
-    def solve(self, seconds: float, floor: int) -> list[int] | None:
+    def solve(self, size: int, wall: float) -> list[int] | None:
         """Solve (thread-safe: touches only this model); the values of a better solution.
 
-        Loads are balanced (the largest one minimised) when the region touches a worker whose
-        load exceeds ``floor``, the largest A load of any worker (a lower bound of the plan's
-        largest load); elsewhere they only keep under the region's current largest load."""
+        Loads are balanced (the largest one minimised, then the sum of loads above the floor)
+        when the region touches a worker whose load exceeds ``Search.floor``, the largest A
+        load of any worker (a lower bound of the plan's largest load); elsewhere they only keep
+        under the region's current largest load."""
         solver = cp_model.CpSolver()
         params = solver.parameters
         params.num_workers = 1
         params.random_seed = self.s.p.settings.seed
         params.linearization_level = 2
-        params.max_time_in_seconds = max(0.01, seconds)
-        objective, hint = self.weighted(balance=self.top > floor)
+        # deterministic limits: same input, same search
+        params.max_deterministic_time = REGION_SECONDS * size / REGION_GRIDS
+        params.max_time_in_seconds = max(0.01, wall)
+        objective, hint = self.weighted(balance=self.top > self.s.floor)
         self.m.minimize(objective)
         status = solver.solve(self.m)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):

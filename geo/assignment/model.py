@@ -61,14 +61,18 @@ class Role:
 class PlanSettings:
     """Knobs of the planners.
 
-    The objective is lexicographic and solved in stages (see ``geo.assignment.solver``), so it
-    needs no weights: coverage rules > stability (kept roles) > mentoring pairs > mixed-gender
-    pairs > balance (the largest worker load). ``max_b_roles`` is the rule "nobody carries far
-    more work": a worker is B of at most that many grids unless the adjacency forces more
-    (reported as ``b_overload``). ``seed`` and ``search_workers`` (threads of the whole-area
-    CP-SAT model; 1 keeps plans deterministic) go to CP-SAT; from ``lns_from_grids`` grids on,
-    the planner improves the greedy plan region by region instead (``geo.assignment.lns``),
-    solving ``lns_threads`` regions at a time.
+    Objective, lexicographic: coverage rules > stability (current roles kept) > mentoring
+    pairs > mixed-gender pairs > balance (the largest worker load). It has no tunable weights:
+    the whole-area model solves it in stages (``geo.assignment.solver``), and the regional
+    models of the large-area search weight each level by one plus the largest possible swing
+    of all levels below it within the region (``geo.assignment.lns``), which is lexicographic.
+
+    ``max_b_roles`` is the rule "nobody carries far more work": a worker is B of at most that
+    many grids (of ceil(G / W) when there are more grids than workers) unless the adjacency
+    forces more (reported as ``b_overload``). ``seed`` and ``search_workers`` (threads of the
+    whole-area model; 1 keeps plans deterministic) go to CP-SAT. From ``lns_from_grids`` grids
+    on (half as many when workers hold several grids), the planner improves the greedy plan
+    region by region instead of solving one model, ``lns_threads`` regions at a time.
     """
 
     b_load_share: float = 0.25

@@ -12,11 +12,12 @@ The objective (lexicographic; see ``geo.assignment.solver``): coverage rules > s
 (current roles kept) > mentoring pairs > mixed-gender pairs > balance (largest load).
 
 How: the greedy baseline (``geo.assignment.greedy``) gives a first plan. Below
-``PlanSettings.lns_from_grids`` grids, one CP-SAT model of the whole area decides worker types,
-units and B arcs stage by stage from that hint (usually proving every stage optimal). Otherwise,
-or when a stage was not proved optimal, a large-neighbourhood search (``geo.assignment.lns``)
-improves the solution region by region with small CP-SAT models. Concrete workers are then
-matched to the typed units (``geo.assignment.matching``).
+``PlanSettings.lns_from_grids`` grids (half as many with shared workers), one CP-SAT model of
+the whole area decides worker types, units and B arcs stage by stage from that hint (usually
+proving every stage optimal). Otherwise, or when a stage was not proved optimal, a
+large-neighbourhood search (``geo.assignment.lns``) improves the solution region by region
+with small CP-SAT models. Concrete workers are then matched to the typed units
+(``geo.assignment.matching``).
 """
 
 from __future__ import annotations
@@ -61,14 +62,15 @@ def plan(
     deadline = started + settings.time_limit_s
     _, wtype = p.type_keys()
     solution = solution_from_assignment(p, greedy_a, greedy_b, "greedy")
-    if p.n_grids < settings.lns_from_grids:
+    if p.n_grids < settings.lns_from_grids // (2 if p.shared else 1):  # units: a harder model
         model = TypeModel(p)
         model.hint(greedy_a, greedy_b)
         found = model.solve(settings.time_limit_s * GLOBAL_SHARE, deadline)
         solution = found or solution
     a_of = match_workers(p, solution, wtype)
     if solution.status != "OPTIMAL":
-        solution = Search(p, solution, a_of).run(deadline, settings.lns_threads)
+        reserve = min(0.5, 0.05 * settings.time_limit_s)  # for the matching and the issues
+        solution = Search(p, solution, a_of).run(deadline - reserve, settings.lns_threads)
         a_of = match_workers(p, solution, wtype)
     b_of = {g: a_of[h] for g, h in solution.b_to.items()}
     return assemble(p, a_of, b_of, solution.status, started)

@@ -18,7 +18,7 @@ NEW, MID, SENIOR = "new", "mid", "senior"
 
 
 def experience_class(years: float, settings: PlanSettings) -> str:
-    """ "new" below ``new_years``, "senior" from ``senior_years`` on, else "mid"."""
+    """Experience class: new below ``new_years``, senior from ``senior_years`` on, else mid."""
     if years < settings.new_years:
         return NEW
     return SENIOR if years >= settings.senior_years else MID
@@ -63,6 +63,15 @@ class Problem:
         if self.n_workers == 0:
             return 0
         return max(1, math.ceil(self.n_grids / self.n_workers))
+
+    @property
+    def cap_b(self) -> int:
+        """Most B roles per worker: ``max_b_roles``, raised to ceil(G / W) when there are more
+        grids than workers (every grid needs a B from someone)."""
+        holders = min(self.n_workers, self.n_grids)
+        if holders == 0:
+            return self.settings.max_b_roles
+        return max(self.settings.max_b_roles, math.ceil(self.n_grids / holders))
 
     def load(self, g: int) -> float:
         return float(self.grids[g].load)

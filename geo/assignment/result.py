@@ -114,12 +114,13 @@ def _worker_issues(p: Problem, a_of: dict[int, int], b_of: dict[int, int]) -> li
                 f"{p.n_grids} grids for {p.n_workers} workers: A of {len(mine)} grids ({codes}),"
                 f" {shape}; at most {p.cap_a} per worker"
             )
-            out.append(PlanIssue(mine[0], worker.id, "shared_worker", msg))
+            out.append(PlanIssue(p.grids[mine[0]].id, worker.id, "shared_worker", msg))
         if mine and p.current and w not in had_role:
-            out.append(PlanIssue(mine[0], worker.id, "joined_worker", _joined(p, w, mine)))
-        if b_count[w] > p.settings.max_b_roles:
+            msg = _joined(p, w, mine)
+            out.append(PlanIssue(p.grids[mine[0]].id, worker.id, "joined_worker", msg))
+        if b_count[w] > p.cap_b:
             msg = (
-                f"B of {b_count[w]} grids (rule: at most {p.settings.max_b_roles}): the adjacency"
+                f"B of {b_count[w]} grids (rule: at most {p.cap_b}): the adjacency"
                 " leaves no other choice"
             )
             out.append(PlanIssue(None, worker.id, "b_overload", msg))

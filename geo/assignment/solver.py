@@ -12,8 +12,9 @@ afterwards (``geo.assignment.matching``).
 Objective, lexicographic, solved as a sequence of CP-SAT stages (each optimised within its
 share of the time limit, then fixed as a constraint, the solution hinted to the next):
 
-1. coverage: minimise rule violations: nearest-grid fallback B arcs (by rank of distance),
-   non-adjacent grids of one worker, and B roles beyond ``max_b_roles`` per worker;
+1. coverage: minimise rule violations, weighted lexicographically: grids of one worker that
+   are not adjacent, then B roles taken from non-adjacent grids (by rank of distance), then
+   B roles beyond ``Problem.cap_b`` per worker;
 2. stability: maximise the current roles kept (an A kept when the grid keeps the type and
    unit of its current A worker, a B kept when the B arc points to a grid kept by the current B);
 3. mentoring: maximise grids whose pair is (new, senior) or (senior, new);
@@ -79,13 +80,14 @@ class TypeModel:
             for t in range(n_types):
                 m.add(sum(self.x[g][t] for g in range(p.n_grids)) <= count[t])
             return
+        split = p.n_grids * (p.cap_a + 2) * (p.n_grids + 1) + 1
         self.root = [m.new_bool_var(f"root{g}") for g in range(p.n_grids)]
         m.add(sum(self.root) == p.n_workers)
         for g in range(p.n_grids):
             for r, pen in p.near_arcs(g, 2 * p.cap_a + 2):
                 var = self.att[g, r] = m.new_bool_var(f"att{g}_{r}")
-                if pen:
-                    self.cover.append(pen * var)
+                if pen:  # one worker's grids apart outweigh every B fallback and overload
+                    self.cover.append(pen * split * var)
         into: dict[int, list[cp_model.IntVar]] = defaultdict(list)
         for (g, r), var in self.att.items():
             into[r].append(var)
@@ -117,8 +119,8 @@ class TypeModel:
             arcs = p.b_arcs(g)
             for h, pen in arcs:
                 var = self.b[g, h] = m.new_bool_var(f"b{g}_{h}")
-                if pen:
-                    self.cover.append(pen * var)
+                if pen:  # a B from a non-adjacent grid outweighs every B overload
+                    self.cover.append(pen * (p.n_grids + 1) * var)
             m.add_exactly_one(self.b[g, h] for h, _ in arcs)
         if not p.shared:
             return
@@ -170,7 +172,7 @@ class TypeModel:
             m.add(sum(group) <= 1)
         for (g, cls), mts in taken.items():
             m.add(sum(mts) <= self._share(g, {cls}, 1))
-        cap_b = p.settings.max_b_roles
+        cap_b = p.cap_b
         for (h, cls), mts in given.items():
             cap = min(cap_b, len(mts))
             m.add(sum(mts) <= cap * self._share(h, {cls}, 1) + self.excess.get(h, 0))
@@ -192,7 +194,7 @@ class TypeModel:
         attached: dict[int, list[tuple[int, cp_model.IntVar]]] = defaultdict(list)
         for (g, r), var in self.att.items():
             attached[r].append((g, var))
-        cap_b = p.settings.max_b_roles
+        cap_b = p.cap_b
         self.excess: dict[int, cp_model.IntVar] = {}
         for r in range(p.n_grids):
             total, b_total = [own[r]], [count[r]]
@@ -278,7 +280,7 @@ class TypeModel:
         stages += [
             ("mentoring", sum(self.mentor), True, 3.0),
             ("gender", sum(self.mixed), True, 3.0),
-            ("balance", self.max_load, False, 1.0),
+            ("balance", self.max_load, False, 0.5),
         ]
         stages = [s for s in stages if not isinstance(s[1], int)]
         spare = 0.0  # deterministic time left over by earlier stages
@@ -290,7 +292,8 @@ class TypeModel:
         values: list[int] | None = None
         all_optimal = True
         for name, expr, maximise, weight in stages:
-            share = spare + budget * weight / sum(s[3] for s in stages)
+            share = budget * weight / sum(s[3] for s in stages)
+            share += spare if name != "balance" else 0.0  # LNS can polish the balance
             params.max_deterministic_time = share  # deterministic: same input, same plan
             params.max_time_in_seconds = max(0.05, deadline - time.perf_counter())
             if maximise:
