@@ -69,8 +69,10 @@ def demo_load(
 
 @app.command("import")
 def import_cmd(
-    layer: Annotated[str, typer.Argument(help="grids, communities, compounds, ..., workers")],
-    file: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile (workers: CSV)")],
+    layer: Annotated[str, typer.Argument(help="grids, ..., workers, hazards")],
+    file: Annotated[
+        Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile (workers: CSV; hazards: CSV)")
+    ],
     district: Annotated[str | None, typer.Option(help="district code (for streets)")] = None,
     street: Annotated[str | None, typer.Option(help="street code (for communities)")] = None,
     community: Annotated[str | None, typer.Option(help="community code")] = None,
@@ -79,13 +81,21 @@ def import_cmd(
     source_layer: Annotated[str | None, typer.Option("--layer", help="layer in the file")] = None,
 ) -> None:
     """Import FILE into LAYER in one transaction; every bad feature is named, nothing written."""
+    from geo.hazards.bulk import import_file as import_hazards
     from geo.importer import import_features, read_file
     from geo.layers import get_layer
     from geo.workers import create_workers, read_csv
 
+    routed = ""
     try:
         with transaction() as session:
-            if layer == "workers":
+            if layer == "hazards":
+                if crs or source_layer or district or street or community:
+                    fail("hazards take no option but --from-gcj02")
+                result = import_hazards(session, file, from_gcj02=from_gcj02)
+                ids = result.ids
+                routed = f" ({result.dispatched} dispatched, {result.unrouted} unrouted)"
+            elif layer == "workers":
                 ids = create_workers(session, read_csv(file, community))
             else:
                 target = get_layer(layer)
@@ -110,7 +120,7 @@ def import_cmd(
         fail(f"{len(exc.problems)} bad feature(s); nothing imported")
     except GridlineError as exc:
         fail(str(exc))
-    typer.echo(f"imported {len(ids)} {layer}")
+    typer.echo(f"imported {len(ids)} {layer}{routed}")
 
 
 @app.command("export")
@@ -315,6 +325,99 @@ def map_assignments(
         fail(str(exc))
     output.write_text(html, encoding="utf-8")
     typer.echo(f"A/B map of community {code} written to {output}")
+
+
+@map_app.command("hazards")
+def map_hazards(
+    code: str,
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")],
+) -> None:
+    """Write the hazard map of community CODE (all its hazards) as a standalone HTML file."""
+    from api.routes.maps import render_hazards
+
+    try:
+        with transaction() as session:
+            html = render_hazards(session, get_settings(), code)
+    except GridlineError as exc:
+        fail(str(exc))
+    output.write_text(html, encoding="utf-8")
+    typer.echo(f"hazard map of community {code} written to {output}")
+
+
+# --- gridline report: hazard statistics and the monthly grid seminar report (issue 4) -------
+
+report_app = typer.Typer(no_args_is_help=True, help="Hazard statistics and monthly reports.")
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("stats")
+def report_stats(
+    community: str,
+    by: Annotated[str, typer.Option(help="grid, compound or category")] = "grid",
+    start: Annotated[str | None, typer.Option("--from", help="first day (YYYY-MM-DD)")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="last day, included")] = None,
+) -> None:
+    """Open, overdue, closed... and median days to close per grid, compound or category."""
+    from geo.hazards import stats
+
+    try:
+        with transaction() as session:
+            echo_json(stats.hazard_stats(session, community, by, parse_day(start), parse_day(end)))
+    except GridlineError as exc:
+        fail(str(exc))
+
+
+@report_app.command("benefited")
+def report_benefited(
+    community: str,
+    start: Annotated[str | None, typer.Option("--from", help="first day (YYYY-MM-DD)")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="last day, included")] = None,
+    group: Annotated[str | None, typer.Option(help="category group: fire, food...")] = None,
+    category: Annotated[str | None, typer.Option(help="one category code")] = None,
+) -> None:
+    """Compounds with hazards closed in the period and the residents they house (JSON)."""
+    from geo.hazards import stats
+
+    try:
+        with transaction() as session:
+            echo_json(
+                stats.residents_benefited(
+                    session, community, parse_day(start), parse_day(end), group, category
+                )
+            )
+    except GridlineError as exc:
+        fail(str(exc))
+
+
+@report_app.command("monthly")
+def report_monthly(
+    community: str,
+    month: Annotated[str, typer.Option(help="YYYY-MM")],
+    output: Annotated[Path, typer.Option("-o", "--output", help=".csv, .html or .json")],
+) -> None:
+    """Write the monthly grid seminar report of COMMUNITY; the format follows the suffix."""
+    from api.routes.hazard_reports import render_csv, render_html
+    from geo.hazards import stats
+
+    suffix = output.suffix.lower()
+    if suffix not in (".csv", ".html", ".json"):
+        fail(f"{output}: the output must end in .csv, .html or .json")
+    try:
+        with transaction() as session:
+            report = stats.monthly_report(session, community, month)
+    except GridlineError as exc:
+        fail(str(exc))
+    if suffix == ".csv":
+        output.write_bytes(render_csv(report))
+    elif suffix == ".html":
+        output.write_text(render_html(report), encoding="utf-8")
+    else:
+        output.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    s = report["summary"]
+    typer.echo(
+        f"{report['month']}: {s['new']} new, {s['closed']} closed, {s['open_at_end']} open and "
+        f"{s['overdue_at_end']} overdue at month end; written to {output}"
+    )
 
 
 @app.command("serve")

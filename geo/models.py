@@ -402,7 +402,7 @@ class Hazard(Base):
     backup_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"))
     blind_zone: Mapped[bool] = mapped_column(server_default=text("false"))
     rectified_by: Mapped[str | None] = mapped_column(String(200))
-    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("hazard.id"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("hazard.id"), index=True)
     deadline: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     reported_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("now()")

@@ -1,5 +1,78 @@
-"""Routes filled in by the hazards work of issue 4."""
+"""Bulk import of hazards from CSV or GeoJSON, all or nothing (see geo.hazards.bulk)."""
 
-from fastapi import APIRouter
+from typing import Annotated, Any, Literal
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Header, Query, Request
+
+from api.deps import SessionDep
+from geo.errors import PayloadTooLarge, UnsupportedMediaType
+from geo.hazards import bulk
+
+router = APIRouter(tags=["hazards"])
+
+MAX_BYTES = 64_000_000
+"""Largest body accepted (about 600,000 CSV rows)."""
+
+FORMATS: dict[str, bulk.Format] = {
+    "text/csv": "csv",
+    "application/json": "geojson",
+    "application/geo+json": "geojson",
+}
+
+BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "description": "a CSV file with a header row, or a GeoJSON FeatureCollection of Points",
+        "content": {
+            "text/csv": {
+                "schema": {"type": "string"},
+                "example": "lon,lat,category,severity,description,origin,reporter\n"
+                "120.7205,27.9702,blocked_corridor,high,楼道堆放杂物,patrol,章微琳\n",
+            },
+            "application/geo+json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
+async def raw_body(request: Request) -> bytes:
+    """The request body, refused beyond MAX_BYTES without reading it all."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BYTES:
+            raise PayloadTooLarge(f"the file is larger than {MAX_BYTES:,} bytes; split it")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/hazards/import",
+    status_code=201,
+    summary="Import hazards from CSV or GeoJSON, routed, all or nothing",
+    openapi_extra=BODY_DOC,
+)
+def import_hazards(
+    session: SessionDep,
+    body: Annotated[bytes, Depends(raw_body)],
+    format: Annotated[
+        Literal["csv", "geojson"] | None,
+        Query(description="csv or geojson; by default from the Content-Type"),
+    ] = None,
+    from_gcj02: Annotated[bool, Query(description="lon/lat are GCJ-02 (Gaode, Tencent)")] = False,
+    content_type: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """Columns (CSV) or properties (GeoJSON): lon, lat (CSV only), category, severity,
+    description, origin, reporter and optionally kind, reporter_contact, floor, reported_at.
+    Every hazard is routed like a single report and gets its event rows. A bad row refuses the
+    whole file with 422, naming every bad row (CSV rows numbered as in the file, the header
+    being row 1; GeoJSON features by index). The ids are in file order; ids between first_id
+    and last_id may belong to reports made at the same time."""
+    fmt = format or FORMATS.get((content_type or "").split(";")[0].strip().lower())
+    if fmt is None:
+        raise UnsupportedMediaType(
+            f"content type {content_type!r}: send text/csv or GeoJSON, or give format"
+        )
+    source = "POST /hazards/import"
+    result = bulk.import_data(session, body, fmt, from_gcj02=from_gcj02, source=source)
+    return result.summary()

@@ -140,6 +140,7 @@ def _check_building(session: Session, building_id: int, community_id: int) -> No
 def possible_duplicates(session: Session, hazard: m.Hazard) -> list[dict[str, Any]]:
     """Open hazards of the same category within the duplicate radius, nearest first."""
     other = aliased(m.Hazard)
+    radius = get_settings().duplicate_radius_m
     distance = func.ST_Distance(func.Geography(other.geom), func.Geography(m.Hazard.geom)).label(
         "distance_m"
     )
@@ -150,11 +151,9 @@ def possible_duplicates(session: Session, hazard: m.Hazard) -> list[dict[str, An
             other.id != hazard.id,
             other.category == hazard.category,
             other.state.in_([str(s) for s in OPEN]),
-            func.ST_DWithin(
-                func.Geography(other.geom),
-                func.Geography(m.Hazard.geom),
-                get_settings().duplicate_radius_m,
-            ),
+            # the box test uses the GiST index; the geography test is exact, in metres
+            other.geom.op("&&")(_box_around(m.Hazard.geom, radius)),
+            func.ST_DWithin(func.Geography(other.geom), func.Geography(m.Hazard.geom), radius),
         )
         .order_by(distance)
     ).all()
@@ -162,6 +161,13 @@ def possible_duplicates(session: Session, hazard: m.Hazard) -> list[dict[str, An
         {"id": i, "state": str(s), "description": d, "distance_m": round(float(dist), 1)}
         for i, s, d, dist in rows
     ]
+
+
+def _box_around(point: Any, radius_m: float) -> Any:
+    """A lon/lat box surely containing every point within ``radius_m`` of ``point``."""
+    dy = radius_m / 110_000
+    dx = dy / func.greatest(func.cos(func.radians(func.ST_Y(point))), 0.01)
+    return func.ST_Expand(point, dx, dy)
 
 
 def load(session: Session, hazard_id: int, *, for_update: bool = False) -> m.Hazard:
