@@ -26,7 +26,7 @@ demo: setup
 test: $(STAMP)
 	@url=$$(scripts/local-postgis gridline_test) && \
 	export GRIDLINE_TEST_DATABASE_URL="$${GRIDLINE_TEST_DATABASE_URL:-$$url}" && \
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/ruff check --no-cache . && $(BIN)/ruff format --no-cache --check . && $(BIN)/pytest $(PYTEST_ARGS)
 
 bench-locate: $(STAMP)
 	@url=$$(scripts/local-postgis gridline_bench) && export DATABASE_URL="$${DATABASE_URL:-$$url}" && \

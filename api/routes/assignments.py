@@ -4,12 +4,12 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response
-from geo.assignment import Role
 from pydantic import BaseModel, ConfigDict
 
 from api.deps import SessionDep
 from geo import planning, roster
 from geo.adjacency import adjacency
+from geo.assignment import Role
 
 router = APIRouter(tags=["assignments"])
 
