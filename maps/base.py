@@ -155,7 +155,6 @@ def base_map(
     m = folium.Map(
         location=((min_lat + max_lat) / 2, (min_lon + max_lon) / 2),
         zoom_start=16,
-        max_zoom=FIT_MAX_ZOOM,  # without a tile layer Leaflet has no zoom limit (clusters need one)
         tiles=None,
         control_scale=True,
     )
@@ -163,6 +162,8 @@ def base_map(
         folium.TileLayer(tile_url, attr=attribution or DEFAULT_ATTRIBUTION, name="basemap").add_to(
             m
         )
+    # Without a tile layer Leaflet has no zoom limit, and marker clusters refuse to work then.
+    m.options["max_zoom"] = FIT_MAX_ZOOM
     m.add_child(Stylesheet())
     m.fit_bounds([[min_lat, min_lon], [max_lat, max_lon]], max_zoom=FIT_MAX_ZOOM)
     return m

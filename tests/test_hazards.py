@@ -414,3 +414,19 @@ def test_two_concurrent_updates_never_both_win(engine: Engine, demo) -> None:
             conn.execute(text("ALTER TABLE hazard_event ENABLE TRIGGER hazard_event_is_history"))
             conn.execute(text("DELETE FROM hazard WHERE id = :h"), {"h": hazard_id})
             conn.execute(text("DELETE FROM assignment"))
+
+
+def test_a_failed_update_rolls_back_its_audit_rows(
+    client: TestClient, session: Session, demo_grids: dict
+) -> None:
+    """State change and event row live in one transaction: a failure later loses both."""
+    hazard = report(client, *inside(demo_grids["18"]))
+    count = "SELECT count(*) FROM hazard_event WHERE hazard_id = :h"
+    before = session.execute(text(count), {"h": hazard["id"]}).scalar()
+    with pytest.raises(RuntimeError, match="after the event"), session.begin_nested():
+        records.transition(session, hazard["id"], "rectifying", "章微琳", hazard["etag"])
+        assert session.execute(text(count), {"h": hazard["id"]}).scalar() == before + 1
+        raise RuntimeError("failure after the event row was written")
+    session.expire_all()
+    assert session.execute(text(count), {"h": hazard["id"]}).scalar() == before
+    assert records.load(session, hazard["id"]).state == m.HazardState.DISPATCHED
