@@ -428,3 +428,11 @@ def test_maps_never_import_api_or_database_code() -> None:
             for name in names:
                 top = [p for p in forbidden if name == p or name.startswith(p + ".")]
                 assert not top, f"{path.name} imports {name}"
+
+
+def test_map_without_tiles_still_has_a_zoom_limit() -> None:
+    """Leaflet takes its zoom limit from tile layers; marker clusters fail without one."""
+    html = to_html(base_map((120.71, 27.96, 120.73, 27.98)))
+    options = re.search(r"L\.map\(\s*\"map_\w+\",.*?\.\.\.(\{.*?\})\s*\}\s*\);", html, re.S)
+    assert options is not None
+    assert json.loads(re.sub(r",\s*}", "}", options.group(1)))["maxZoom"] == 19
