@@ -41,7 +41,6 @@ import io
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,6 +53,8 @@ from sqlalchemy import func, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from common import free_port, percentiles  # noqa: E402  (bench/ is on sys.path)
 
 from geo import demo, models, seed  # noqa: E402
 from geo.db import get_settings, libpq_url, transaction  # noqa: E402
@@ -116,17 +117,6 @@ def ensure_data(url: str, communities: int) -> int:
                 raise SystemExit("the database holds other demo data; use an empty database")
             seed.load(session, data, details=False)
         return session.scalar(select(func.count()).select_from(models.Grid))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    cuts = statistics.quantiles(samples, n=100, method="inclusive")
-    return cuts[49], cuts[94]
 
 
 def points(url: str, count: int, seed_: int) -> list[tuple[float, float]]:

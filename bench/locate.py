@@ -22,8 +22,6 @@ import http.client
 import json
 import os
 import random
-import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -35,6 +33,8 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parents[1]
 WARM = 200
 sys.path.insert(0, str(ROOT))
+
+from common import free_port, percentiles  # noqa: E402  (bench/ is on sys.path)
 
 from geo import demo, models, seed  # noqa: E402
 from geo.db import get_settings, libpq_url, transaction  # noqa: E402
@@ -56,17 +56,6 @@ def ensure_data(communities: int) -> tuple[int, tuple[float, float, float, float
         box = session.execute(select(func.ST_Extent(models.Community.geom))).scalar()
     west, south, east, north = (float(v) for v in box[4:-1].replace(",", " ").split())
     return grids, (west, south, east, north)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    cuts = statistics.quantiles(samples, n=100, method="inclusive")
-    return cuts[49], cuts[94]
 
 
 def main() -> None:

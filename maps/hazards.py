@@ -42,13 +42,13 @@ from maps.base import (
     finish_map,
     legend_html,
 )
-from maps.colouring import as_shape
 from maps.community import community_bounds
 from maps.layers import (
     GRID_TITLE,
     MISSING,
     Field,
     _drawable,
+    add_grid_labels,
     community_outline_layer,
     geojson_layer,
 )
@@ -445,17 +445,7 @@ def grid_outline_layer(grids: Sequence[dict]) -> Overlay:
         return layer
     fields = [Field("name", "网格 Grid"), Field("code", "编码 Code")]
     geojson_layer(grids, fields, lambda _: dict(GRID_OUTLINE)).add_to(layer)
-    for grid in grids:
-        point = as_shape(grid).representative_point()
-        code = escape(str(_props(grid).get("code") or ""))
-        folium.Marker(
-            location=(point.y, point.x),
-            icon=folium.DivIcon(
-                html=f"<div>{code}</div>", icon_size=(0, 0), class_name="gridline-label"
-            ),
-            interactive=False,
-            keyboard=False,
-        ).add_to(layer)
+    add_grid_labels(grids, layer)
     return layer
 
 

@@ -129,6 +129,12 @@ def grid_layer(grids: Sequence[dict], palette: Sequence[str] = s.GRID_PALETTE) -
         Field("population", "人口 Population"),
     ]
     geojson_layer(grids, fields, styles).add_to(layer)
+    add_grid_labels(grids, layer)
+    return layer
+
+
+def add_grid_labels(grids: Sequence[dict], layer: folium.FeatureGroup) -> None:
+    """Each grid's code as a label at a point inside it (labels ignore the mouse)."""
     for grid in grids:
         point = as_shape(grid).representative_point()
         code = escape(str(_props(grid).get("code") or ""))
@@ -140,7 +146,6 @@ def grid_layer(grids: Sequence[dict], palette: Sequence[str] = s.GRID_PALETTE) -
             interactive=False,
             keyboard=False,
         ).add_to(layer)
-    return layer
 
 
 def compound_layer(compounds: Sequence[dict]) -> Overlay:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -137,3 +138,28 @@ def client(connection: Connection) -> Iterator[TestClient]:
     with TestClient(app) as c:
         app.state.locator = test_locator
         yield c
+
+
+@pytest.fixture
+def gridline(connection: Connection, monkeypatch: pytest.MonkeyPatch):
+    """Run the ``gridline`` CLI inside the test's transaction: (exit code, stdout, stderr)."""
+    from typer.testing import CliRunner
+
+    from api import cli
+
+    @contextmanager
+    def transaction() -> Iterator[Session]:
+        with (
+            Session(bind=connection, join_transaction_mode="create_savepoint") as s,
+            s.begin(),
+        ):
+            yield s
+
+    monkeypatch.setattr(cli, "transaction", transaction)
+    runner = CliRunner()
+
+    def run(*args: object) -> tuple[int, str, str]:
+        result = runner.invoke(cli.app, [str(a) for a in args])
+        return result.exit_code, result.stdout, result.stderr
+
+    return run

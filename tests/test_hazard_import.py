@@ -8,19 +8,15 @@ import datetime as dt
 import io
 import json
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from geoalchemy2.shape import to_shape
 from shapely.geometry import Point, shape
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
 
-from api import cli
 from geo import models as m
 from geo.crs import gcj02_to_wgs84, wgs84_to_gcj02
 from geo.hazards import bulk, records
@@ -28,7 +24,6 @@ from geo.hazards.records import Report
 
 DEMO = "330303003001"
 HEADER = ["lon", "lat", "category", "severity", "description", "origin", "reporter"]
-runner = CliRunner()
 
 
 @pytest.fixture
@@ -409,27 +404,6 @@ def test_file_level_errors(client: TestClient) -> None:
     assert gbk.status_code == 422 and gbk.json()["detail"].startswith("the CSV is not UTF-8")
     polygon = client.post("/hazards/import?format=geojson", json={"type": "Feature"})
     assert polygon.json()["detail"] == "expected a GeoJSON FeatureCollection of Points"
-
-
-@pytest.fixture
-def gridline(connection: Connection, monkeypatch: pytest.MonkeyPatch):
-    """Run the CLI inside the test's transaction."""
-
-    @contextmanager
-    def transaction() -> Iterator[Session]:
-        with (
-            Session(bind=connection, join_transaction_mode="create_savepoint") as s,
-            s.begin(),
-        ):
-            yield s
-
-    monkeypatch.setattr(cli, "transaction", transaction)
-
-    def run(*args: object) -> tuple[int, str, str]:
-        result = runner.invoke(cli.app, [str(a) for a in args])
-        return result.exit_code, result.stdout, result.stderr
-
-    return run
 
 
 def test_cli_imports_csv_and_geojson(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -13,37 +11,12 @@ import pytest
 import shapely
 from pyproj import Transformer
 from shapely.geometry import shape
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from typer.testing import CliRunner
 
-from api import cli
 from geo import models as m
 from geo.crs import wgs84_to_gcj02_geometry
 from tests.geojson import LAT, LON, cell, collection, feature, polygon
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def gridline(connection: Connection, monkeypatch: pytest.MonkeyPatch):
-    """Run the CLI inside the test's transaction."""
-
-    @contextmanager
-    def transaction() -> Iterator[Session]:
-        with (
-            Session(bind=connection, join_transaction_mode="create_savepoint") as s,
-            s.begin(),
-        ):
-            yield s
-
-    monkeypatch.setattr(cli, "transaction", transaction)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        result = runner.invoke(cli.app, [str(a) for a in args])
-        return result.exit_code, result.stdout, result.stderr
-
-    return run
 
 
 @pytest.fixture
