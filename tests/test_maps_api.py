@@ -42,3 +42,17 @@ def test_assignment_map_page(client: TestClient) -> None:
     assert "AB 搭档 A/B pairs" in html or json.dumps("AB 搭档 A/B pairs")[1:-1] in html
     assert html.count('"pair": "B of ') == 21
     assert client.get("/maps/communities/nope/assignments").status_code == 404
+
+
+def test_api_documentation_is_served(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    for path in (
+        "/locate",
+        "/grids",
+        "/hazards",
+        "/communities/{code}/assignment-plan",
+        "/open311/v2/requests.json",
+        "/maps/communities/{code}/hazards",
+    ):
+        assert path in spec["paths"], path
+    assert client.get("/docs").status_code == 200
