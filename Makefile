@@ -4,6 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+ASSETS_STAMP := maps/assets/node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
@@ -14,7 +15,12 @@ $(STAMP): pyproject.toml scripts/python-env
 	scripts/python-env $(VENV)
 	touch $@
 
-setup: $(STAMP)
+# The map pages' JavaScript and CSS (npm ci of maps/assets), after the Python environment.
+$(ASSETS_STAMP): maps/assets/package.json maps/assets/package-lock.json scripts/web-assets | $(STAMP)
+	scripts/web-assets
+	touch $@
+
+setup: $(STAMP) $(ASSETS_STAMP)
 	@url=$$(scripts/local-postgis gridline) && export DATABASE_URL="$${DATABASE_URL:-$$url}" && \
 	$(BIN)/gridline db upgrade && $(BIN)/gridline demo load
 
@@ -23,7 +29,7 @@ demo: setup
 	echo "Gridline on http://$(HOST):$(PORT)/  (API docs /docs, map /maps/communities/330303003001)" && \
 	exec $(BIN)/gridline serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) $(ASSETS_STAMP)
 	@url=$$(scripts/local-postgis gridline_test) && \
 	export GRIDLINE_TEST_DATABASE_URL="$${GRIDLINE_TEST_DATABASE_URL:-$$url}" && \
 	$(BIN)/ruff check --no-cache . && $(BIN)/ruff format --no-cache --check . && $(BIN)/pytest $(PYTEST_ARGS)
@@ -33,4 +39,4 @@ bench-locate: $(STAMP)
 	$(BIN)/python bench/locate.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache maps/assets/node_modules

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from html import escape
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select, text
 
 from api import errors
@@ -26,10 +29,26 @@ from api.routes import (
 )
 from geo import models as m
 from geo.db import get_settings
+from maps.assets import BY_PATH, INSTALL_HINT, URL_PREFIX, missing_assets
 
 DESCRIPTION = """Community grid governance (网格化管理) on PostGIS: grids and the
 district > street > community > grid hierarchy, compounds, buildings, roads and site features,
 workers, point location and maps. Geometries are RFC 7946 GeoJSON (WGS84 lon/lat)."""
+
+log = logging.getLogger(__name__)
+
+
+class AssetFiles(StaticFiles):
+    """Serves exactly the files ``maps.assets`` lists (none of the rest of node_modules)."""
+
+    def __init__(self) -> None:
+        super().__init__(check_dir=False)
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        asset = BY_PATH.get(path)
+        if asset is None or not asset.source.is_file():
+            return "", None
+        return str(asset.source), os.stat(asset.source)
 
 
 @asynccontextmanager
@@ -56,6 +75,9 @@ def create_app() -> FastAPI:
     app.include_router(hazards.router)
     app.include_router(open311.router)
     app.include_router(maps.router)
+    app.mount(URL_PREFIX, AssetFiles(), name="assets")
+    if missing_assets():
+        log.warning("the map pages' scripts are not installed: %s", INSTALL_HINT)
 
     @app.get("/health", tags=["service"], summary="Liveness and database check")
     def health(session: SessionDep) -> dict[str, str]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from geo.db import get_settings, transaction
 from geo.errors import FeaturesRejected, GridlineError
+
+if TYPE_CHECKING:
+    from maps.assets import AssetMode
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -163,6 +166,14 @@ def locate_cmd(
     typer.echo(json.dumps(found, ensure_ascii=False, indent=2))
 
 
+def standalone_assets() -> AssetMode:
+    """Maps written to a file carry their scripts inline (offline anywhere), unless self-hosted
+    assets are switched off (then they load them from the public CDNs)."""
+    from maps.assets import AssetMode
+
+    return AssetMode.INLINE if get_settings().self_hosted_assets else AssetMode.CDN
+
+
 @map_app.command("community")
 def map_community(
     code: str,
@@ -170,11 +181,12 @@ def map_community(
 ) -> None:
     """Write the map of community CODE as a standalone HTML file."""
     from api.routes.maps import render_community
+    from maps.assets import MissingAssets
 
     try:
         with transaction() as session:
-            html = render_community(session, get_settings(), code)
-    except GridlineError as exc:
+            html = render_community(session, get_settings(), code, assets=standalone_assets())
+    except (GridlineError, MissingAssets) as exc:
         fail(str(exc))
     output.write_text(html, encoding="utf-8")
     typer.echo(f"map of community {code} written to {output}")
@@ -317,11 +329,12 @@ def map_assignments(
 ) -> None:
     """Write the A/B roles map of community CODE as a standalone HTML file."""
     from api.routes.maps import render_assignments
+    from maps.assets import MissingAssets
 
     try:
         with transaction() as session:
-            html = render_assignments(session, get_settings(), code)
-    except GridlineError as exc:
+            html = render_assignments(session, get_settings(), code, assets=standalone_assets())
+    except (GridlineError, MissingAssets) as exc:
         fail(str(exc))
     output.write_text(html, encoding="utf-8")
     typer.echo(f"A/B map of community {code} written to {output}")
@@ -334,11 +347,12 @@ def map_hazards(
 ) -> None:
     """Write the hazard map of community CODE (all its hazards) as a standalone HTML file."""
     from api.routes.maps import render_hazards
+    from maps.assets import MissingAssets
 
     try:
         with transaction() as session:
-            html = render_hazards(session, get_settings(), code)
-    except GridlineError as exc:
+            html = render_hazards(session, get_settings(), code, assets=standalone_assets())
+    except (GridlineError, MissingAssets) as exc:
         fail(str(exc))
     output.write_text(html, encoding="utf-8")
     typer.echo(f"hazard map of community {code} written to {output}")

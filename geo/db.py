@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     tile_url: str | None = None
     """XYZ tile URL of an intranet basemap for the maps; none draws vectors only."""
     tile_attribution: str = ""
+    self_hosted_assets: bool = True
+    """Map pages load Leaflet and its plugins from the service (``/assets/``), not public CDNs."""
 
 
 @lru_cache

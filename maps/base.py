@@ -2,7 +2,8 @@
 
 Usage: ``m = base_map(bounds, tile_url)``; add ``Overlay`` layers (``m.add_child(layer)``);
 call ``finish_map(m)`` once, last (it adds the legend and the layer control, which Leaflet needs
-after the layers); render with ``to_html(m)``.
+after the layers); render with ``to_html(m, assets=AssetMode.SERVED)`` (where the page's scripts
+and stylesheets come from: see ``maps.assets``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import folium
 from branca.element import MacroElement
 from jinja2 import Template
 
+from maps.assets import AssetMode, use_assets
 from maps.style import GATE_COLOR, HATCH_ID, KEEP_CLEAR
 
 DEFAULT_ATTRIBUTION = "底图 Basemap"
@@ -192,6 +194,8 @@ def finish_map(m: folium.Map, *, collapsed: bool = False) -> folium.Map:
     return m
 
 
-def to_html(m: folium.Map) -> str:
-    """The map as a full standalone HTML document."""
+def to_html(m: folium.Map, *, assets: AssetMode = AssetMode.CDN) -> str:
+    """The map as a full HTML document loading its scripts and stylesheets as ``assets`` says
+    (folium's CDN links by default; ``SERVED`` and ``INLINE`` never name an external host)."""
+    use_assets(m, assets)
     return m.get_root().render()

@@ -1,9 +1,11 @@
 """Maps served as standalone HTML pages."""
 
 import datetime as dt
+import logging
 from dataclasses import replace
 from typing import Annotated
 
+import folium
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
@@ -17,12 +19,23 @@ from geo.features import list_features
 from geo.hazards import records
 from geo.layers import LAYERS
 from geo.planning import community_id, planner_input
+from maps.assets import INSTALL_HINT, AssetMode, missing_assets
 from maps.assignment import assignment_map
 from maps.base import to_html
 from maps.community import community_map
 from maps.hazards import hazard_map
 
 router = APIRouter(prefix="/maps", tags=["maps"])
+log = logging.getLogger(__name__)
+
+
+def page_html(m: folium.Map, settings: Settings, assets: AssetMode | None = None) -> str:
+    """``m`` as HTML; ``assets`` defaults to the service's own ``/assets/`` per the settings."""
+    if assets is None:
+        assets = AssetMode.SERVED if settings.self_hosted_assets else AssetMode.CDN
+    if assets is AssetMode.SERVED and missing_assets():
+        log.warning("map page served without its scripts: %s", INSTALL_HINT)
+    return to_html(m, assets=assets)
 
 
 def _community_feature(session: Session, code: str) -> dict:
@@ -32,14 +45,16 @@ def _community_feature(session: Session, code: str) -> dict:
     return page.features[0]
 
 
-def render_community(session: Session, settings: Settings, code: str) -> str:
-    """The community map of ``code`` as an HTML document."""
+def render_community(
+    session: Session, settings: Settings, code: str, assets: AssetMode | None = None
+) -> str:
+    """The community map of ``code`` as an HTML document (``assets``: see ``page_html``)."""
     community = _community_feature(session, code)
     layers = {
         name: collect(session, LAYERS[name], code)["features"]
         for name in ("grids", "compounds", "buildings", "roads", "site-features")
     }
-    return to_html(
+    return page_html(
         community_map(
             community,
             layers["grids"],
@@ -49,11 +64,15 @@ def render_community(session: Session, settings: Settings, code: str) -> str:
             layers["site-features"],
             tile_url=settings.tile_url,
             attribution=settings.tile_attribution,
-        )
+        ),
+        settings,
+        assets,
     )
 
 
-def render_assignments(session: Session, settings: Settings, code: str) -> str:
+def render_assignments(
+    session: Session, settings: Settings, code: str, assets: AssetMode | None = None
+) -> str:
     """The A/B map of community ``code``: grids by A worker, B in tooltips, pair lines."""
     community = _community_feature(session, code)
     grids = collect(session, LAYERS["grids"], code)["features"]
@@ -64,14 +83,16 @@ def render_assignments(session: Session, settings: Settings, code: str) -> str:
     role_dicts = [
         {"grid_id": r.grid_id, "role": r.role, "worker": people[r.worker_id]} for r in roles
     ]
-    return to_html(
+    return page_html(
         assignment_map(
             community,
             grids,
             role_dicts,
             tile_url=settings.tile_url,
             attribution=settings.tile_attribution,
-        )
+        ),
+        settings,
+        assets,
     )
 
 
@@ -85,6 +106,7 @@ def render_hazards(
     settings: Settings,
     code: str,
     filters: records.Filters | None = None,
+    assets: AssetMode | None = None,
 ) -> str:
     """The hazard map of community ``code``; ``filters`` narrow the hazards (its community is
     ignored)."""
@@ -98,14 +120,16 @@ def render_hazards(
         raise InvalidInput(f"from ({f.since}) is after to ({f.until})")
     grids = collect(session, LAYERS["grids"], code)["features"]
     hazards, _ = records.query(session, replace(f, community=code), limit=None)
-    return to_html(
+    return page_html(
         hazard_map(
             community,
             grids,
             hazards,
             tile_url=settings.tile_url,
             attribution=settings.tile_attribution,
-        )
+        ),
+        settings,
+        assets,
     )
 
 
