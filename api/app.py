@@ -93,7 +93,8 @@ def create_app() -> FastAPI:
         )
         return HTMLResponse(
             "<!doctype html><meta charset=utf-8><title>Gridline</title>"
-            "<h1>Gridline</h1><p><a href=/docs>API documentation</a></p>"
+            "<h1>Gridline</h1><p><a href=/docs>API documentation</a> ·"
+            " <a href=/maps>全部地图 All map pages</a></p>"
             f"<h2>Community maps</h2><ul>{items or '<li>no communities yet'}</ul>"
         )
 

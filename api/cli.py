@@ -13,6 +13,7 @@ from geo.db import get_settings, transaction
 from geo.errors import FeaturesRejected, GridlineError
 
 if TYPE_CHECKING:
+    from geo.db import Settings
     from maps.assets import AssetMode
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -174,18 +175,43 @@ def standalone_assets() -> AssetMode:
     return AssetMode.INLINE if get_settings().self_hosted_assets else AssetMode.CDN
 
 
+BasemapOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--basemap",
+        help="Basemap instead of GRIDLINE_BASEMAPS (osm, tianditu, gaode, custom, none); repeat"
+        " for several, the first shown",
+    ),
+]
+
+
+def map_settings(basemaps: list[str] | None) -> Settings:
+    """The settings, with ``--basemap`` choices (checked like GRIDLINE_BASEMAPS) if given."""
+    from pydantic import ValidationError
+
+    from geo.db import Settings
+
+    try:
+        return Settings(basemaps=basemaps) if basemaps else get_settings()
+    except ValidationError as exc:
+        fail("; ".join(str(error["msg"]) for error in exc.errors()))
+        raise  # not reached: fail exits
+
+
 @map_app.command("community")
 def map_community(
     code: str,
     output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")],
+    basemap: BasemapOption = None,
 ) -> None:
     """Write the map of community CODE as a standalone HTML file."""
     from api.routes.maps import render_community
     from maps.assets import MissingAssets
 
+    settings = map_settings(basemap)
     try:
         with transaction() as session:
-            html = render_community(session, get_settings(), code, assets=standalone_assets())
+            html = render_community(session, settings, code, assets=standalone_assets())
     except (GridlineError, MissingAssets) as exc:
         fail(str(exc))
     output.write_text(html, encoding="utf-8")
@@ -326,14 +352,16 @@ def parse_day(value: str | None):
 def map_assignments(
     code: str,
     output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")],
+    basemap: BasemapOption = None,
 ) -> None:
     """Write the A/B roles map of community CODE as a standalone HTML file."""
     from api.routes.maps import render_assignments
     from maps.assets import MissingAssets
 
+    settings = map_settings(basemap)
     try:
         with transaction() as session:
-            html = render_assignments(session, get_settings(), code, assets=standalone_assets())
+            html = render_assignments(session, settings, code, assets=standalone_assets())
     except (GridlineError, MissingAssets) as exc:
         fail(str(exc))
     output.write_text(html, encoding="utf-8")
@@ -344,14 +372,16 @@ def map_assignments(
 def map_hazards(
     code: str,
     output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")],
+    basemap: BasemapOption = None,
 ) -> None:
     """Write the hazard map of community CODE (all its hazards) as a standalone HTML file."""
     from api.routes.maps import render_hazards
     from maps.assets import MissingAssets
 
+    settings = map_settings(basemap)
     try:
         with transaction() as session:
-            html = render_hazards(session, get_settings(), code, assets=standalone_assets())
+            html = render_hazards(session, settings, code, assets=standalone_assets())
     except (GridlineError, MissingAssets) as exc:
         fail(str(exc))
     output.write_text(html, encoding="utf-8")

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://gridline:gridline@127.0.0.1:5432/gridline"
+BasemapName = Literal["osm", "tianditu", "gaode", "custom", "none"]
 
 
 class Settings(BaseSettings):
@@ -48,11 +51,59 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data")
     """Where uploaded files (hazard photos) are kept."""
     photo_max_bytes: int = Field(5_000_000, gt=0)
+    basemaps: Annotated[list[BasemapName], NoDecode] = ["none"]
+    """Basemaps the map pages offer, the first shown: osm, tianditu, gaode, custom, none
+    (comma-separated or a JSON list). Default none (intranet first: no tile requests leave the
+    network), or custom when only ``tile_url`` is set. GCJ-02 and WGS84 ones cannot be mixed."""
+    tianditu_key: str | None = None
+    """Tianditu (天地图) key, required by the tianditu basemap."""
     tile_url: str | None = None
-    """XYZ tile URL of an intranet basemap for the maps; none draws vectors only."""
+    """XYZ tile URL of the custom basemap (an intranet tile server)."""
     tile_attribution: str = ""
+    tile_crs: Literal["wgs84", "gcj02"] = "wgs84"
+    """Coordinates the custom tile server uses; over gcj02 the overlays are drawn in GCJ-02."""
     self_hosted_assets: bool = True
     """Map pages load Leaflet and its plugins from the service (``/assets/``), not public CDNs."""
+
+    @field_validator("basemaps", mode="before")
+    @classmethod
+    def _split_basemaps(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [name.strip().lower() for name in text.split(",") if name.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check_basemaps(self) -> Settings:
+        if "basemaps" not in self.model_fields_set and self.tile_url:
+            self.basemaps = ["custom"]  # GRIDLINE_TILE_URL alone, as before basemaps existed
+        if not self.basemaps:
+            raise ValueError("GRIDLINE_BASEMAPS is empty: name at least one basemap, or none")
+        if len(set(self.basemaps)) < len(self.basemaps):
+            raise ValueError(f"GRIDLINE_BASEMAPS names a basemap twice: {self.basemaps}")
+        if "tianditu" in self.basemaps and not (self.tianditu_key or "").strip():
+            raise ValueError(
+                "GRIDLINE_BASEMAPS includes tianditu, which needs a key: set"
+                " GRIDLINE_TIANDITU_KEY (a 天地图 key from https://console.tianditu.gov.cn/)"
+            )
+        if "custom" in self.basemaps and not self.tile_url:
+            raise ValueError("GRIDLINE_BASEMAPS includes custom: set GRIDLINE_TILE_URL")
+        if len({self.basemap_crs(name) for name in self.basemaps} - {None}) > 1:
+            raise ValueError(
+                f"GRIDLINE_BASEMAPS mixes GCJ-02 and WGS84 basemaps ({', '.join(self.basemaps)}):"
+                " overlays can be drawn in one coordinate system only; choose basemaps of one"
+            )
+        return self
+
+    def basemap_crs(self, name: str) -> str | None:
+        """The CRS of basemap ``name`` (None for none): gaode and a gcj02 custom are GCJ-02."""
+        if name == "none":
+            return None
+        if name == "gaode" or (name == "custom" and self.tile_crs == "gcj02"):
+            return "gcj02"
+        return "wgs84"
 
 
 @lru_cache

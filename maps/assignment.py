@@ -30,6 +30,7 @@ from shapely.geometry.base import BaseGeometry
 
 from maps import style as s
 from maps.base import LegendItem, Overlay, add_layers, base_map, finish_map
+from maps.basemaps import Basemap, CoordTransform, projector
 from maps.colouring import adjacency, as_shape
 from maps.community import community_bounds
 from maps.layers import Field, _drawable, _props, community_outline_layer, geojson_layer
@@ -443,12 +444,18 @@ def assignment_map(
     *,
     tile_url: str | None = None,
     attribution: str = "",
+    basemaps: Sequence[Basemap] = (),
+    to_gcj02: CoordTransform | None = None,
 ) -> folium.Map:
     """A finished map of who covers which grid: A workers' grids, the outline, then A/B pairs.
 
     The neighbour-coloured grid layer of ``community_map`` is left out: the A layer replaces it.
+    Over a GCJ-02 basemap everything is drawn converted by ``to_gcj02`` (pair lines and labels
+    follow the converted grids).
     """
-    primary, pairs = assignment_layers(grids, roles)
-    m = base_map(community_bounds(community), tile_url, attribution)
+    draw = projector(basemaps, to_gcj02)
+    (community,) = draw([community])
+    primary, pairs = assignment_layers(draw(grids), roles)
+    m = base_map(community_bounds(community), tile_url, attribution, basemaps=basemaps)
     add_layers(m, [primary, community_outline_layer(community), pairs])
     return finish_map(m)

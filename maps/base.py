@@ -1,9 +1,10 @@
 """The base Folium map every Gridline map starts from, plus its legend and controls.
 
-Usage: ``m = base_map(bounds, tile_url)``; add ``Overlay`` layers (``m.add_child(layer)``);
-call ``finish_map(m)`` once, last (it adds the legend and the layer control, which Leaflet needs
-after the layers); render with ``to_html(m, assets=AssetMode.SERVED)`` (where the page's scripts
-and stylesheets come from: see ``maps.assets``).
+Usage: ``m = base_map(bounds, basemaps=[...])`` (see ``maps.basemaps``); add ``Overlay`` layers
+(``m.add_child(layer)``); call ``finish_map(m)`` once, last (it adds the legend and the layer
+control, which Leaflet needs after the layers); render with
+``to_html(m, assets=AssetMode.SERVED)`` (where the page's scripts and stylesheets come from: see
+``maps.assets``).
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from maps.assets import AssetMode, use_assets
+from maps.basemaps import Basemap, add_basemaps, custom
 from maps.style import GATE_COLOR, HATCH_ID, KEEP_CLEAR
 
-DEFAULT_ATTRIBUTION = "底图 Basemap"
-"""Shown when a tile URL comes without attribution (Folium refuses custom tiles without one)."""
 FIT_MAX_ZOOM = 19
 """Upper zoom for fitting the bounds (keeps a degenerate, point-sized box usable)."""
 LEGEND_TITLE = "图例 Legend"
@@ -145,12 +145,19 @@ def base_map(
     bounds: tuple[float, float, float, float],
     tile_url: str | None = None,
     attribution: str = "",
+    *,
+    basemaps: Sequence[Basemap] = (),
 ) -> folium.Map:
     """An empty map fitted to ``bounds`` = (min_lon, min_lat, max_lon, max_lat), with scale bar.
 
-    Without ``tile_url`` the map has no tiles at all (intranets have no public basemap); with one
-    it gets a single base ``TileLayer`` named "basemap" credited with ``attribution``.
+    ``basemaps`` become the layer control's base layers, the first one shown; with none (or
+    only ``none``) the map has no tiles at all (intranets have no public basemap). ``tile_url``
+    and ``attribution`` are a shorthand for ``basemaps=[custom(tile_url, attribution)]``.
     """
+    if tile_url is not None:
+        if basemaps:
+            raise ValueError("give either tile_url or basemaps, not both")
+        basemaps = [custom(tile_url, attribution)]
     min_lon, min_lat, max_lon, max_lat = bounds
     if not all(math.isfinite(v) for v in bounds) or min_lon > max_lon or min_lat > max_lat:
         raise ValueError(f"bounds must be finite (min_lon, min_lat, max_lon, max_lat): {bounds}")
@@ -160,10 +167,7 @@ def base_map(
         tiles=None,
         control_scale=True,
     )
-    if tile_url is not None:
-        folium.TileLayer(tile_url, attr=attribution or DEFAULT_ATTRIBUTION, name="basemap").add_to(
-            m
-        )
+    add_basemaps(m, basemaps)
     # Without a tile layer Leaflet has no zoom limit, and marker clusters refuse to work then.
     m.options["max_zoom"] = FIT_MAX_ZOOM
     m.add_child(Stylesheet())
@@ -186,7 +190,7 @@ def finish_map(m: folium.Map, *, collapsed: bool = False) -> folium.Map:
     overlays = [
         child
         for child in m._children.values()
-        if isinstance(child, folium.FeatureGroup) and child.control
+        if isinstance(child, folium.FeatureGroup) and child.control and child.overlay
     ]
     if overlays:
         m.add_child(Legend(overlays))

@@ -42,6 +42,7 @@ from maps.base import (
     finish_map,
     legend_html,
 )
+from maps.basemaps import Basemap, CoordTransform, projector
 from maps.community import community_bounds
 from maps.layers import (
     GRID_TITLE,
@@ -456,16 +457,22 @@ def hazard_map(
     *,
     tile_url: str | None = None,
     attribution: str = "",
+    basemaps: Sequence[Basemap] = (),
+    to_gcj02: CoordTransform | None = None,
 ) -> folium.Map:
     """A finished hazard map of one community: grid outlines, outline, categories, heat map.
 
     The legend lists the grids and the outline, then the states (and the overdue ring), then the
-    categories by shape and the heat map.
+    categories by shape and the heat map. Over a GCJ-02 basemap everything is drawn converted by
+    ``to_gcj02`` (markers and heat map included).
     """
+    draw = projector(basemaps, to_gcj02)
+    (community,) = draw([community])
+    grids, hazards = draw(grids), draw(hazards)
     layers = hazard_layers(hazards)
     states = state_legend(hazards)
     below: list[Overlay] = [grid_outline_layer(grids), community_outline_layer(community)]
-    m = base_map(community_bounds(community), tile_url, attribution)
+    m = base_map(community_bounds(community), tile_url, attribution, basemaps=basemaps)
     add_layers(m, [*below, *layers])
     finish_map(m)
     shown = [layer for layer in [*below, *layers] if not layer.is_empty()]

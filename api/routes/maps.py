@@ -1,17 +1,21 @@
-"""Maps served as standalone HTML pages."""
+"""Maps served as standalone HTML pages, and the index of them."""
 
 import datetime as dt
 import logging
 from dataclasses import replace
-from typing import Annotated
+from html import escape
+from typing import Annotated, TypedDict
+from urllib.parse import quote
 
 import folium
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, SettingsDep
 from geo import models as m
+from geo.crs import wgs84_to_gcj02
 from geo.db import Settings
 from geo.errors import InvalidInput, NotFound
 from geo.export import collect
@@ -22,11 +26,19 @@ from geo.planning import community_id, planner_input
 from maps.assets import INSTALL_HINT, AssetMode, missing_assets
 from maps.assignment import assignment_map
 from maps.base import to_html
+from maps.basemaps import Basemap, CoordTransform, basemap
 from maps.community import community_map
 from maps.hazards import hazard_map
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 log = logging.getLogger(__name__)
+
+MAP_PAGES: tuple[tuple[str, str], ...] = (
+    ("社区地图 Community map", "/maps/communities/{code}"),
+    ("AB角地图 A/B roles map", "/maps/communities/{code}/assignments"),
+    ("隐患地图 Hazard map", "/maps/communities/{code}/hazards"),
+)
+"""Every map page of a community: its title and path (``{code}``: the community code)."""
 
 
 def page_html(m: folium.Map, settings: Settings, assets: AssetMode | None = None) -> str:
@@ -36,6 +48,29 @@ def page_html(m: folium.Map, settings: Settings, assets: AssetMode | None = None
     if assets is AssetMode.SERVED and missing_assets():
         log.warning("map page served without its scripts: %s", INSTALL_HINT)
     return to_html(m, assets=assets)
+
+
+class MapOptions(TypedDict):
+    """Keyword arguments of the map builders choosing the basemaps."""
+
+    basemaps: list[Basemap]
+    to_gcj02: CoordTransform
+
+
+def map_options(settings: Settings) -> MapOptions:
+    """The map builders' basemap arguments: the configured basemaps, in order, and the
+    WGS84 -> GCJ-02 conversion the overlays go through over a GCJ-02 basemap."""
+    basemaps = [
+        basemap(
+            name,
+            tianditu_key=settings.tianditu_key,
+            tile_url=settings.tile_url,
+            tile_attribution=settings.tile_attribution,
+            tile_crs=settings.tile_crs,
+        )
+        for name in settings.basemaps
+    ]
+    return {"basemaps": basemaps, "to_gcj02": wgs84_to_gcj02}
 
 
 def _community_feature(session: Session, code: str) -> dict:
@@ -62,8 +97,7 @@ def render_community(
             layers["buildings"],
             layers["roads"],
             layers["site-features"],
-            tile_url=settings.tile_url,
-            attribution=settings.tile_attribution,
+            **map_options(settings),
         ),
         settings,
         assets,
@@ -88,8 +122,7 @@ def render_assignments(
             community,
             grids,
             role_dicts,
-            tile_url=settings.tile_url,
-            attribution=settings.tile_attribution,
+            **map_options(settings),
         ),
         settings,
         assets,
@@ -125,8 +158,7 @@ def render_hazards(
             community,
             grids,
             hazards,
-            tile_url=settings.tile_url,
-            attribution=settings.tile_attribution,
+            **map_options(settings),
         ),
         settings,
         assets,
@@ -150,3 +182,24 @@ def hazards_page(
 @router.get("/communities/{code}", response_class=HTMLResponse, summary="Community map")
 def community_page(session: SessionDep, settings: SettingsDep, code: str) -> HTMLResponse:
     return HTMLResponse(render_community(session, settings, code))
+
+
+@router.get("", response_class=HTMLResponse, summary="Index of the map pages")
+def maps_index(session: SessionDep) -> HTMLResponse:
+    """Every map page of every community, with links."""
+    rows = session.execute(
+        select(m.Community.code, m.Community.name).order_by(m.Community.code)
+    ).all()
+    items = "".join(
+        f"<li>{escape(name)} ({escape(code)}): "
+        + " · ".join(
+            f'<a href="{escape(path.format(code=quote(code, safe="")))}">{escape(title)}</a>'
+            for title, path in MAP_PAGES
+        )
+        for code, name in rows
+    )
+    return HTMLResponse(
+        "<!doctype html><meta charset=utf-8><title>Gridline maps 地图</title>"
+        '<h1>地图 Maps</h1><p><a href="/">Gridline</a></p>'
+        f"<ul>{items or '<li>no communities yet'}</ul>"
+    )
