@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test setup lint bench-locate clean
+.PHONY: demo test setup lint bench-locate clean browser
 
 $(STAMP): pyproject.toml scripts/python-env
 	scripts/python-env $(VENV)
@@ -29,7 +29,11 @@ demo: setup
 	echo "Gridline on http://$(HOST):$(PORT)/  (API docs /docs, map /maps/communities/330303003001)" && \
 	exec $(BIN)/gridline serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP) $(ASSETS_STAMP)
+# Debian's chromium (and CJK fonts) for tests/browser; without root on Debian they are skipped.
+browser:
+	@scripts/browser
+
+test: $(STAMP) $(ASSETS_STAMP) browser
 	@url=$$(scripts/local-postgis gridline_test) && \
 	export GRIDLINE_TEST_DATABASE_URL="$${GRIDLINE_TEST_DATABASE_URL:-$$url}" && \
 	$(BIN)/ruff check --no-cache . && $(BIN)/ruff format --no-cache --check . && $(BIN)/pytest $(PYTEST_ARGS)
