@@ -7,7 +7,9 @@ pairs. ``use_assets(m, mode)`` rewrites them for a whole map, plugins included, 
 - ``AssetMode.SERVED``: links under ``/assets/`` that the API serves from the installed files;
 - ``AssetMode.INLINE``: the files' content in the page itself (a standalone file for offline use).
 
-Leaflet, leaflet.markercluster and jQuery come from npm (``maps/assets/package-lock.json``,
+Leaflet, leaflet.markercluster, jQuery and the plugins of the standard controls
+(leaflet.fullscreen, leaflet.locatecontrol, leaflet-measure: the versions folium's plugins name)
+come from npm (``maps/assets/package-lock.json``,
 installed by ``scripts/web-assets`` into ``maps/assets/node_modules``); the heat map script is the
 patched build folium itself ships (its weights fix is in no release of leaflet.heat on npm).
 """
@@ -67,6 +69,17 @@ JQUERY_JS = _npm("jquery/dist/jquery.min.js")
 CLUSTER_JS = _npm("leaflet.markercluster/dist/leaflet.markercluster.js")
 CLUSTER_CSS = _npm("leaflet.markercluster/dist/MarkerCluster.css")
 CLUSTER_DEFAULT_CSS = _npm("leaflet.markercluster/dist/MarkerCluster.Default.css")
+FULLSCREEN_JS = _npm("leaflet.fullscreen/Control.FullScreen.js")
+FULLSCREEN_CSS = _npm("leaflet.fullscreen/Control.FullScreen.css")
+LOCATE_JS = _npm("leaflet.locatecontrol/dist/L.Control.Locate.min.js")
+LOCATE_CSS = _npm("leaflet.locatecontrol/dist/L.Control.Locate.min.css")
+MEASURE_JS = _npm("leaflet-measure/dist/leaflet-measure.min.js")
+MEASURE_CSS = _npm("leaflet-measure/dist/leaflet-measure.css")
+MEASURE_IMAGES = tuple(
+    _npm(f"leaflet-measure/dist/images/{name}{scale}.png")
+    for name in ("cancel", "check", "focus", "rulers", "start", "trash")
+    for scale in ("", "_@2X")
+)
 HEAT_JS = Asset("folium/leaflet_heat.min.js", FOLIUM_TEMPLATES / "leaflet_heat.min.js")
 
 ASSETS: tuple[Asset, ...] = (
@@ -81,6 +94,16 @@ ASSETS: tuple[Asset, ...] = (
     CLUSTER_CSS,
     CLUSTER_DEFAULT_CSS,
     HEAT_JS,
+    # The standard controls of every page (maps.base.add_controls), with the images their
+    # stylesheets refer to.
+    FULLSCREEN_JS,
+    FULLSCREEN_CSS,
+    _npm("leaflet.fullscreen/icon-fullscreen.svg"),
+    LOCATE_JS,
+    LOCATE_CSS,
+    MEASURE_JS,
+    MEASURE_CSS,
+    *MEASURE_IMAGES,
 )
 """Every file served under ``/assets/``, scripts in the order a page loads them."""
 
@@ -94,6 +117,12 @@ FOLIUM_NAMES: dict[str, Asset] = {
     "markerclustercss": CLUSTER_CSS,
     "markerclusterdefaultcss": CLUSTER_DEFAULT_CSS,
     "leaflet-heat.js": HEAT_JS,
+    "Control.Fullscreen.js": FULLSCREEN_JS,
+    "Control.FullScreen.css": FULLSCREEN_CSS,
+    "Control_locate_min_js": LOCATE_JS,
+    "Control_locate_min_css": LOCATE_CSS,
+    "leaflet_measure_js": MEASURE_JS,
+    "leaflet_measure_css": MEASURE_CSS,
 }
 """Folium's names of its default files -> the local file replacing each."""
 

@@ -1,5 +1,8 @@
 """The base Folium map every Gridline map starts from, plus its legend and controls.
 
+Every map has the standard controls (``add_controls``): scale bar, fullscreen, locate-me and
+measure (distances and areas).
+
 Usage: ``m = base_map(bounds, basemaps=[...])`` (see ``maps.basemaps``); add ``Overlay`` layers
 (``m.add_child(layer)``); call ``finish_map(m)`` once, last (it adds the legend and the layer
 control, which Leaflet needs after the layers); render with
@@ -16,10 +19,11 @@ from html import escape
 
 import folium
 from branca.element import MacroElement
+from folium.plugins import Fullscreen, LocateControl, MeasureControl
 from jinja2 import Template
 
 from maps.assets import AssetMode, use_assets
-from maps.basemaps import Basemap, add_basemaps, custom
+from maps.basemaps import GCJ02, Basemap, Crs, add_basemaps, custom, overlay_crs
 from maps.style import GATE_COLOR, HATCH_ID, KEEP_CLEAR
 
 FIT_MAX_ZOOM = 19
@@ -72,6 +76,12 @@ class Stylesheet(MacroElement):
 .gridline-legend-row { display: flex; align-items: center; gap: 6px; }
 .gridline-legend-sub { padding-left: 10px; }
 .gridline-legend svg { flex: none; }
+.leaflet-control-locate .gridline-locate { display: inline-block; box-sizing: border-box;
+  width: 14px; height: 14px; margin-top: 8px; border: 2px solid #333; border-radius: 50%;
+  background: radial-gradient(circle, #333 0 2px, transparent 2.5px); vertical-align: top; }
+.leaflet-control-locate.active .gridline-locate { border-color: #2074b6;
+  background: radial-gradient(circle, #2074b6 0 2px, transparent 2.5px); }
+.leaflet-control-locate .gridline-locate-loading { border-style: dashed; }
 </style>
 {% endmacro %}
 {% macro html(this, kwargs) %}
@@ -141,6 +151,100 @@ def _legend_row(swatch: str, label_html: str, css_class: str) -> str:
     return f'<div class="gridline-legend-row {css_class}">{swatch}<span>{label_html}</span></div>'
 
 
+LOCATE_TITLE = "显示我的位置 Show my location"
+FULLSCREEN_TITLE = "全屏 Full screen"
+FULLSCREEN_CANCEL = "退出全屏 Exit full screen"
+
+
+class LocateInGcj02(MacroElement):
+    """Moves the browser's position (WGS84, from the Geolocation API) to GCJ-02 before the
+    locate-me control draws it, for maps whose basemap is in GCJ-02 (Gaode).
+
+    A ``locationfound`` listener registered on the map before the control's own (which the
+    control adds only when started) rewrites the event's ``latlng`` and ``bounds``; Leaflet hands
+    every listener the same event object. The formula and the China box are those of
+    ``geo.crs.wgs84_to_gcj02`` (outside the box positions stay as they are).
+    """
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+(function (map) {
+    var A = 6378245.0, EE = 0.00669342162296594323, PI = Math.PI;
+    function inChina(lon, lat) {
+        return lon >= 72.004 && lon <= 137.8347 && lat >= 0.8293 && lat <= 55.8271;
+    }
+    function delta(lon, lat) {
+        var x = lon - 105.0, y = lat - 35.0;
+        var wave = (20.0 * Math.sin(6.0 * x * PI) + 20.0 * Math.sin(2.0 * x * PI)) * 2.0 / 3.0;
+        var tLat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y
+            + 0.2 * Math.sqrt(Math.abs(x)) + wave
+            + (20.0 * Math.sin(y * PI) + 40.0 * Math.sin(y / 3.0 * PI)) * 2.0 / 3.0
+            + (160.0 * Math.sin(y / 12.0 * PI) + 320.0 * Math.sin(y * PI / 30.0)) * 2.0 / 3.0;
+        var tLon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y
+            + 0.1 * Math.sqrt(Math.abs(x)) + wave
+            + (20.0 * Math.sin(x * PI) + 40.0 * Math.sin(x / 3.0 * PI)) * 2.0 / 3.0
+            + (150.0 * Math.sin(x / 12.0 * PI) + 300.0 * Math.sin(x / 30.0 * PI)) * 2.0 / 3.0;
+        var radLat = lat / 180.0 * PI;
+        var magic = 1.0 - EE * Math.sin(radLat) * Math.sin(radLat);
+        var sqrtMagic = Math.sqrt(magic);
+        return [
+            (tLon * 180.0) / (A / sqrtMagic * Math.cos(radLat) * PI),
+            (tLat * 180.0) / ((A * (1.0 - EE)) / (magic * sqrtMagic) * PI)
+        ];
+    }
+    map.gridlineWgs84ToGcj02 = function (latlng) {
+        if (!inChina(latlng.lng, latlng.lat)) return L.latLng(latlng.lat, latlng.lng);
+        var d = delta(latlng.lng, latlng.lat);
+        return L.latLng(latlng.lat + d[1], latlng.lng + d[0]);
+    };
+    map.on("locationfound", function (e) {
+        e.wgs84 = e.latlng;
+        e.latlng = map.gridlineWgs84ToGcj02(e.latlng);
+        e.latitude = e.latlng.lat;
+        e.longitude = e.latlng.lng;
+        e.bounds = e.latlng.toBounds(e.accuracy * 2);
+    });
+})({{ this._parent.get_name() }});
+{% endmacro %}
+"""
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "LocateInGcj02"
+
+
+def add_controls(m: folium.Map, crs: Crs) -> None:
+    """The standard controls of every Gridline map: fullscreen, locate-me and measure.
+
+    Their scripts are folium's plugins (leaflet.fullscreen, leaflet.locatecontrol,
+    leaflet-measure), served or inlined like every asset (``maps.assets``). Locate-me shows the
+    phone's position; a browser reports WGS84, so over a GCJ-02 basemap (``crs``) the position
+    is converted to GCJ-02 in the page (``LocateInGcj02``) and lands on the basemap's streets,
+    like every overlay. Measuring works in the drawn coordinates: over GCJ-02 the offset is
+    practically a translation at community scale, so distances and areas are unaffected.
+    The locate icon is drawn in CSS (``Stylesheet``): the plugin's default is a Font Awesome
+    glyph, which Gridline does not serve.
+    """
+    Fullscreen(position="topleft", title=FULLSCREEN_TITLE, title_cancel=FULLSCREEN_CANCEL).add_to(m)
+    if crs == GCJ02:
+        m.add_child(LocateInGcj02())  # its listener must come before the control's
+    LocateControl(
+        position="topleft",
+        icon="gridline-locate",
+        iconLoading="gridline-locate gridline-locate-loading",
+        strings={"title": LOCATE_TITLE},
+    ).add_to(m)
+    MeasureControl(
+        position="topleft",
+        primary_length_unit="meters",
+        secondary_length_unit="kilometers",
+        primary_area_unit="sqmeters",
+        secondary_area_unit="hectares",
+    ).add_to(m)
+
+
 def base_map(
     bounds: tuple[float, float, float, float],
     tile_url: str | None = None,
@@ -148,7 +252,8 @@ def base_map(
     *,
     basemaps: Sequence[Basemap] = (),
 ) -> folium.Map:
-    """An empty map fitted to ``bounds`` = (min_lon, min_lat, max_lon, max_lat), with scale bar.
+    """An empty map fitted to ``bounds`` = (min_lon, min_lat, max_lon, max_lat), with scale bar
+    and the standard controls (``add_controls``: fullscreen, locate-me, measure).
 
     ``basemaps`` become the layer control's base layers, the first one shown; with none (or
     only ``none``) the map has no tiles at all (intranets have no public basemap). ``tile_url``
@@ -168,6 +273,7 @@ def base_map(
         control_scale=True,
     )
     add_basemaps(m, basemaps)
+    add_controls(m, overlay_crs(basemaps))
     # Without a tile layer Leaflet has no zoom limit, and marker clusters refuse to work then.
     m.options["max_zoom"] = FIT_MAX_ZOOM
     m.add_child(Stylesheet())
