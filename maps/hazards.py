@@ -20,6 +20,7 @@ written as entities. Features without geometry are skipped; an unknown state or 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from urllib.parse import quote
 
 import folium
 from branca.element import MacroElement
+from folium.elements import JSCSSMixin
 from folium.plugins import HeatMap, MarkerCluster
 from jinja2 import Template
 
@@ -450,6 +452,373 @@ def grid_outline_layer(grids: Sequence[dict]) -> Overlay:
     return layer
 
 
+# --- large data: one compact payload drawn on a canvas, clustered in the browser ------------
+
+LARGE_THRESHOLD = 500
+"""Above this many drawable hazards the map draws them in the browser from one compact payload
+(canvas circle markers in chunk-loaded clusters) instead of one folium Marker per hazard."""
+POINT_RADIUS = 6
+OVERDUE_WEIGHT = 3.0
+COORD_DIGITS = 6
+"""Decimals kept of a coordinate in the payload (about 0.1 m)."""
+CATEGORY_LEGEND_GLYPH = GROUP_GLYPHS["other"]
+"""Large maps draw every hazard as a circle: the category legend shows circles too."""
+
+_HTML_SAFE_JSON = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def is_large(hazards: Sequence[dict]) -> bool:
+    """Whether ``hazards`` are too many for one folium Marker each (see ``LARGE_THRESHOLD``)."""
+    return len(_drawable(hazards)) > LARGE_THRESHOLD
+
+
+def compact_feature(feature: dict) -> dict:
+    """A hazard Feature reduced to what the large map shows: the point (rounded), the
+    properties of the tooltip and popup (raw text: the page sets it as DOM text), no nulls."""
+    props = _props(feature)
+    state = _state(feature)
+    _weight(feature)
+    lon, lat = _lonlat(feature)
+    assignee = props.get("assignee") or {}
+    shown = {
+        "id": props.get("id"),
+        "kind": props.get("kind"),
+        "category": str(props.get("category")),
+        "category_zh": props.get("category_zh"),
+        "state": state,
+        "severity": props.get("severity"),
+        "description": props.get("description"),
+        "grid": props.get("grid"),
+        "compound": props.get("compound"),
+        "assignee": assignee.get("name"),
+        "reported_at": _when(props.get("reported_at")),
+        "deadline": _when(props.get("deadline")),
+        "overdue": bool(props.get("overdue")) or None,
+        "unrouted": bool(props.get("unrouted")) or None,
+    }
+    return {
+        "type": "Feature",
+        "id": feature.get("id", props.get("id")),
+        "geometry": {
+            "type": "Point",
+            "coordinates": [round(lon, COORD_DIGITS), round(lat, COORD_DIGITS)],
+        },
+        "properties": {k: v for k, v in shown.items() if v is not None and v != ""},
+    }
+
+
+def hazard_collection(hazards: Sequence[dict]) -> dict:
+    """The compact FeatureCollection of the drawable hazards (see ``compact_feature``)."""
+    return {
+        "type": "FeatureCollection",
+        "features": [compact_feature(h) for h in _drawable(hazards)],
+    }
+
+
+def script_json(value: object) -> str:
+    """``value`` as compact JSON that is safe inside an HTML ``<script>`` element."""
+    dumped = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return dumped.translate(_HTML_SAFE_JSON)
+
+
+class HazardCluster(JSCSSMixin, MacroElement):
+    """An empty leaflet.markercluster group (chunked loading, grey icons ringed when overdue)
+    inside a category layer; ``LargeHazards`` fills it in the browser."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.markerClusterGroup({
+    chunkedLoading: true,
+    showCoverageOnHover: false,
+    maxClusterRadius: 40,
+    iconCreateFunction: {{ this.icon_js }}
+});
+{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+{% endmacro %}
+"""
+    )
+    default_js = MarkerCluster.default_js
+    default_css = MarkerCluster.default_css
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "HazardCluster"
+        self.icon_js = LARGE_CLUSTER_ICON_JS
+
+
+class HeatSlot(JSCSSMixin, MacroElement):
+    """Where ``LargeHazards`` puts the heat map (a layer group inside the heat overlay)."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.layerGroup().addTo({{ this._parent.get_name() }});
+{% endmacro %}
+"""
+    )
+    default_js = HeatMap.default_js
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "HeatSlot"
+
+
+LARGE_CLUSTER_ICON_JS = f"""function (cluster) {{
+    var overdue = cluster.getAllChildMarkers().some(function (marker) {{
+        return marker.options.overdue === true;
+    }});
+    return L.divIcon({{
+        html: "<div>" + cluster.getChildCount() + "</div>",
+        className: "gridline-hazard-cluster" + (overdue ? " gridline-hazard-cluster-overdue" : ""),
+        iconSize: L.point({CLUSTER_PX}, {CLUSTER_PX})
+    }});
+}}"""
+
+
+class LargeHazards(MacroElement):
+    """Draws the hazards of a large map in the browser, from ``data_url`` (fetched) or from the
+    inlined compact payload: one canvas ``L.circleMarker`` per hazard in its category's
+    cluster group, filled with its state colour and ringed purple when overdue, with tooltip
+    and popup built as DOM text (never parsed as HTML), and the heat map weighted by severity.
+    ``window.gridlineHazards`` is a promise of how many were drawn."""
+
+    _template = Template(
+        """
+{% macro script(this, kwargs) %}
+window.gridlineHazards = (function () {
+    var map = {{ this._parent.get_name() }};
+    var clusters = { {%- for category, name in this.clusters %}
+        {{ category|tojson }}: {{ name }}{{ "," if not loop.last }}
+    {%- endfor %} };
+    var heat = {{ this.heat or "null" }};
+    var config = {{ this.config }};
+    var renderer = L.canvas({ padding: 0.5 });
+
+    function el(tag, className, text) {
+        var node = document.createElement(tag);
+        if (className) node.className = className;
+        if (text !== undefined) node.textContent = text;
+        return node;
+    }
+    function shown(value) {
+        var none = value === undefined || value === null || value === "";
+        return none ? config.missing : String(value);
+    }
+    function stateLabel(p) {
+        var label = config.stateLabels[p.state];
+        return p.state === "reported" && p.unrouted ? label + " · " + config.unrouted : label;
+    }
+    function tooltip(layer) {
+        var p = layer.feature.properties;
+        var box = el("div");
+        box.appendChild(document.createTextNode(
+            ["#" + shown(p.id), shown(p.category_zh || p.category), config.stateLabels[p.state]]
+                .join(" · ")));
+        if (p.overdue) {
+            box.appendChild(document.createTextNode(" · "));
+            box.appendChild(el("span", "gridline-overdue", config.overdue));
+        }
+        var text = p.description ? String(p.description) : "";
+        if (text.length > 60) text = text.slice(0, 59) + "…";
+        if (text) {
+            box.appendChild(el("br"));
+            box.appendChild(document.createTextNode(text));
+        }
+        return box;
+    }
+    function popup(layer) {
+        var p = layer.feature.properties;
+        var box = el("div", "gridline-hazard-popup");
+        box.appendChild(el("b", null, "#" + shown(p.id)));
+        var table = el("table");
+        var rows = [
+            [config.rows.description, shown(p.description)],
+            [config.rows.category, shown(p.category_zh) + " (" + shown(p.category) + ")"],
+            [config.rows.kind, shown(config.kindLabels[p.kind] || p.kind)],
+            [config.rows.state, stateLabel(p)],
+            [config.rows.severity, shown(config.severityLabels[p.severity])],
+            [config.rows.grid, shown(p.grid)],
+            [config.rows.compound, shown(p.compound)],
+            [config.rows.assignee, shown(p.assignee)],
+            [config.rows.reported, shown(p.reported_at)],
+            [config.rows.deadline, shown(p.deadline)]
+        ];
+        rows.forEach(function (row, i) {
+            var tr = el("tr");
+            tr.appendChild(el("th", null, row[0]));
+            var td = el("td", null, row[1]);
+            if (i === rows.length - 1 && p.overdue) {
+                td.appendChild(document.createTextNode(" "));
+                td.appendChild(el("span", "gridline-overdue", config.overdue));
+            }
+            tr.appendChild(td);
+            table.appendChild(tr);
+        });
+        box.appendChild(table);
+        var link = el("a", null, config.details);
+        link.href = "/hazards/" + encodeURIComponent(String(p.id));
+        link.target = "_blank";
+        link.rel = "noopener";
+        box.appendChild(link);
+        return box;
+    }
+    function draw(data) {
+        var byCategory = {};
+        var points = [];
+        data.features.forEach(function (feature) {
+            var p = feature.properties;
+            var cluster = clusters[p.category];
+            var xy = feature.geometry && feature.geometry.coordinates;
+            if (!cluster || !xy) return;
+            var marker = L.circleMarker([xy[1], xy[0]], {
+                renderer: renderer,
+                radius: config.radius,
+                fillColor: config.stateColors[p.state] || config.missing_color,
+                fillOpacity: 0.95,
+                color: p.overdue ? config.overdueColor : "#262626",
+                weight: p.overdue ? config.overdueWeight : 1,
+                overdue: p.overdue === true
+            });
+            marker.feature = feature;
+            marker.bindTooltip(tooltip, { className: "gridline-hazard-tooltip" });
+            marker.bindPopup(popup, { maxWidth: 360 });
+            (byCategory[p.category] = byCategory[p.category] || []).push(marker);
+            if (config.heatExcluded.indexOf(p.state) < 0 && p.severity in config.weights) {
+                points.push([xy[1], xy[0], config.weights[p.severity]]);
+            }
+        });
+        var drawn = 0;
+        Object.keys(byCategory).forEach(function (category) {
+            clusters[category].addLayers(byCategory[category]);
+            drawn += byCategory[category].length;
+        });
+        if (heat && points.length) L.heatLayer(points, config.heat).addTo(heat);
+        return drawn;
+    }
+    {% if this.data_url %}
+    return fetch({{ this.data_url|tojson }}, { headers: { Accept: "application/geo+json" } })
+        .then(function (response) {
+            if (!response.ok) throw new Error("hazards: HTTP " + response.status);
+            return response.json();
+        })
+        .then(draw)
+        .catch(function (error) {
+            console.error("Gridline hazard map: " + error);
+            throw error;
+        });
+    {% else %}
+    return Promise.resolve(draw({{ this.payload }}));
+    {% endif %}
+})();
+{% endmacro %}
+"""
+    )
+
+    def __init__(
+        self,
+        clusters: Sequence[tuple[str, str]],
+        heat: str | None,
+        *,
+        data_url: str | None = None,
+        payload: dict | None = None,
+    ) -> None:
+        super().__init__()
+        if (data_url is None) == (payload is None):
+            raise ValueError("give either data_url or payload")
+        self._name = "LargeHazards"
+        self.clusters = list(clusters)
+        self.heat = heat
+        self.data_url = data_url
+        self.payload = script_json(payload) if payload is not None else None
+        self.config = script_json(
+            {
+                "radius": POINT_RADIUS,
+                "overdueWeight": OVERDUE_WEIGHT,
+                "overdueColor": OVERDUE_COLOR,
+                "stateColors": STATE_COLORS,
+                "stateLabels": STATE_LABELS,
+                "kindLabels": KIND_LABELS,
+                "severityLabels": SEVERITY_LABELS,
+                "weights": SEVERITY_WEIGHTS,
+                "heatExcluded": sorted(HEAT_EXCLUDED),
+                "heat": {
+                    "radius": 22,
+                    "blur": 16,
+                    "minOpacity": 0.3,
+                    "gradient": {str(k): v for k, v in HEAT_GRADIENT.items()},
+                },
+                "missing": MISSING,
+                "missing_color": "#969696",
+                "unrouted": UNROUTED_LABEL,
+                "overdue": OVERDUE_LABEL,
+                "details": "详情 Details",
+                "rows": {
+                    "description": "描述 Description",
+                    "category": "类别 Category",
+                    "kind": "类型 Kind",
+                    "state": "状态 State",
+                    "severity": "严重程度 Severity",
+                    "grid": "网格 Grid",
+                    "compound": "小区 Compound",
+                    "assignee": "负责人 Assignee",
+                    "reported": "上报 Reported",
+                    "deadline": "整改期限 Deadline",
+                },
+            }
+        )
+
+
+def _category_title(category: str, hazards: Sequence[dict]) -> str:
+    name_zh = next(
+        (_props(h).get("category_zh") for h in hazards if _props(h).get("category_zh")), None
+    )
+    return f"{name_zh} {category} ({len(hazards)})" if name_zh else f"{category} ({len(hazards)})"
+
+
+def large_hazard_layers(
+    hazards: list[dict], data_url: str | None = None
+) -> tuple[list[Overlay], LargeHazards]:
+    """The layers of a large map (one per category present, then the heat map), each holding
+    an empty slot, and the element that fills them in the browser: from ``data_url`` (which
+    must answer the compact collection of the same hazards) or, without it, from the payload
+    inlined in the page. Add the layers to the map, then the element."""
+    by_category: dict[str, list[dict]] = {}
+    for hazard in _drawable(hazards):
+        _state(hazard)
+        _weight(hazard)
+        _lonlat(hazard)
+        by_category.setdefault(str(_props(hazard).get("category")), []).append(hazard)
+    layers: list[Overlay] = []
+    clusters: list[tuple[str, str]] = []
+    swatch = glyph_swatch(CATEGORY_LEGEND_GLYPH, CATEGORY_SWATCH_COLOR)
+    for category in sorted(by_category, key=_category_key):
+        layer = Overlay(_category_title(category, by_category[category]), [LegendItem(swatch)])
+        cluster = HazardCluster()
+        layer.add_child(cluster)
+        layers.append(layer)
+        clusters.append((category, cluster.get_name()))
+    heat = Overlay(
+        HEAT_TITLE,
+        [
+            LegendItem(
+                s.palette_swatch(list(HEAT_GRADIENT.values()), fill_opacity=1.0),
+                "按严重程度加权 Weighted by severity",
+            )
+        ],
+        show=False,
+    )
+    slot = HeatSlot()
+    heat.add_child(slot)
+    if layers:
+        layers[0].add_child(HazardStylesheet())
+    payload = None if data_url is not None else hazard_collection(hazards)
+    loader = LargeHazards(clusters, slot.get_name(), data_url=data_url, payload=payload)
+    return [*layers, heat], loader
+
+
 def hazard_map(
     community: dict,
     grids: list[dict],
@@ -459,21 +828,33 @@ def hazard_map(
     attribution: str = "",
     basemaps: Sequence[Basemap] = (),
     to_gcj02: CoordTransform | None = None,
+    data_url: str | None = None,
 ) -> folium.Map:
     """A finished hazard map of one community: grid outlines, outline, categories, heat map.
 
     The legend lists the grids and the outline, then the states (and the overdue ring), then the
     categories by shape and the heat map. Over a GCJ-02 basemap everything is drawn converted by
     ``to_gcj02`` (markers and heat map included).
+
+    Above ``LARGE_THRESHOLD`` hazards the markers are drawn in the browser (see
+    ``large_hazard_layers``): fetched from ``data_url`` when given (it must answer
+    ``hazard_collection`` of the same hazards, in the same coordinates as drawn here), else
+    from a compact payload inlined in the page.
     """
     draw = projector(basemaps, to_gcj02)
     (community,) = draw([community])
     grids, hazards = draw(grids), draw(hazards)
-    layers = hazard_layers(hazards)
+    loader: LargeHazards | None = None
+    if is_large(hazards):
+        layers, loader = large_hazard_layers(hazards, data_url)
+    else:
+        layers = hazard_layers(hazards)
     states = state_legend(hazards)
     below: list[Overlay] = [grid_outline_layer(grids), community_outline_layer(community)]
     m = base_map(community_bounds(community), tile_url, attribution, basemaps=basemaps)
     add_layers(m, [*below, *layers])
+    if loader is not None:
+        m.add_child(loader)
     finish_map(m)
     shown = [layer for layer in [*below, *layers] if not layer.is_empty()]
     if states.legend:

@@ -1,15 +1,16 @@
 """Maps served as standalone HTML pages, and the index of them."""
 
 import datetime as dt
+import json
 import logging
 from dataclasses import replace
 from html import escape
-from typing import Annotated, TypedDict
-from urllib.parse import quote
+from typing import Annotated, Literal, TypedDict
+from urllib.parse import quote, urlencode
 
 import folium
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,9 +27,9 @@ from geo.planning import community_id, planner_input
 from maps.assets import INSTALL_HINT, AssetMode, missing_assets
 from maps.assignment import assignment_map
 from maps.base import to_html
-from maps.basemaps import Basemap, CoordTransform, basemap
+from maps.basemaps import GCJ02, Basemap, CoordTransform, basemap, overlay_crs, transform_features
 from maps.community import community_map
-from maps.hazards import hazard_map
+from maps.hazards import hazard_collection, hazard_map, is_large
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 log = logging.getLogger(__name__)
@@ -134,15 +135,10 @@ def assignments_page(session: SessionDep, settings: SettingsDep, code: str) -> H
     return HTMLResponse(render_assignments(session, settings, code))
 
 
-def render_hazards(
-    session: Session,
-    settings: Settings,
-    code: str,
-    filters: records.Filters | None = None,
-    assets: AssetMode | None = None,
-) -> str:
-    """The hazard map of community ``code``; ``filters`` narrow the hazards (its community is
-    ignored)."""
+def _hazard_features(
+    session: Session, code: str, filters: records.Filters | None
+) -> tuple[dict, list[dict]]:
+    """The community feature of ``code`` and its hazards narrowed by ``filters`` (checked)."""
     community = _community_feature(session, code)
     f = filters or records.Filters()
     if f.state is not None and f.state not in {s.value for s in m.HazardState}:
@@ -151,15 +147,43 @@ def render_hazards(
         raise InvalidInput(f"category {f.category!r} is not in the catalogue")
     if f.since is not None and f.until is not None and f.since > f.until:
         raise InvalidInput(f"from ({f.since}) is after to ({f.until})")
-    grids = collect(session, LAYERS["grids"], code)["features"]
     hazards, _ = records.query(session, replace(f, community=code), limit=None)
+    return community, hazards
+
+
+def hazard_data_url(code: str, filters: records.Filters | None, crs: str) -> str:
+    """The page's URL of the compact hazards of ``code`` under the page's filters, in ``crs``."""
+    f = filters or records.Filters()
+    params = {
+        "state": f.state,
+        "category": f.category,
+        "from": f.since.isoformat() if f.since else None,
+        "to": f.until.isoformat() if f.until else None,
+        "crs": crs if crs == GCJ02 else None,
+    }
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    path = f"/maps/communities/{quote(code, safe='')}/hazards.geojson"
+    return f"{path}?{query}" if query else path
+
+
+def render_hazards(
+    session: Session,
+    settings: Settings,
+    code: str,
+    filters: records.Filters | None = None,
+    assets: AssetMode | None = None,
+) -> str:
+    """The hazard map of community ``code``; ``filters`` narrow the hazards (its community is
+    ignored). With many hazards a served page fetches them from ``hazards.geojson`` (same
+    filters); a standalone page (``AssetMode.INLINE``) carries them inlined."""
+    community, hazards = _hazard_features(session, code, filters)
+    grids = collect(session, LAYERS["grids"], code)["features"]
+    options = map_options(settings)
+    data_url = None
+    if assets is not AssetMode.INLINE and is_large(hazards):
+        data_url = hazard_data_url(code, filters, overlay_crs(options["basemaps"]))
     return page_html(
-        hazard_map(
-            community,
-            grids,
-            hazards,
-            **map_options(settings),
-        ),
+        hazard_map(community, grids, hazards, data_url=data_url, **options),
         settings,
         assets,
     )
@@ -177,6 +201,32 @@ def hazards_page(
 ) -> HTMLResponse:
     filters = records.Filters(state=state, category=category, since=since, until=until)
     return HTMLResponse(render_hazards(session, settings, code, filters))
+
+
+@router.get(
+    "/communities/{code}/hazards.geojson",
+    summary="Hazards of the hazard map (compact GeoJSON)",
+    response_class=Response,
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
+def hazards_geojson(
+    session: SessionDep,
+    code: str,
+    state: str | None = None,
+    category: str | None = None,
+    since: Annotated[dt.date | None, Query(alias="from")] = None,
+    until: Annotated[dt.date | None, Query(alias="to")] = None,
+    crs: Literal["wgs84", "gcj02"] = "wgs84",
+) -> Response:
+    """The hazards the hazard map draws, with the same filters: points rounded to 6 decimals,
+    only the properties of the tooltip and popup (raw text), no nulls. ``crs=gcj02`` gives
+    them converted for a GCJ-02 basemap (the map page asks so over one)."""
+    filters = records.Filters(state=state, category=category, since=since, until=until)
+    _, hazards = _hazard_features(session, code, filters)
+    if crs == GCJ02:
+        hazards = transform_features(hazards, wgs84_to_gcj02)
+    body = json.dumps(hazard_collection(hazards), ensure_ascii=False, separators=(",", ":"))
+    return Response(body.encode("utf-8"), media_type="application/geo+json")
 
 
 @router.get("/communities/{code}", response_class=HTMLResponse, summary="Community map")
