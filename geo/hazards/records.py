@@ -13,8 +13,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from geoalchemy2.shape import from_shape, to_shape
-from shapely.geometry import Point, mapping
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
 from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
@@ -287,17 +287,27 @@ def merge(
 # --- reading -------------------------------------------------------------------------------
 
 
+HAZARD_COLUMNS = (
+    "id", "kind", "category", "severity", "description", "origin", "reporter", "state",
+    "grid_id", "compound_id", "building_id", "floor", "assignee_id", "backup_id", "blind_zone",
+    "rectified_by", "duplicate_of_id", "reported_at", "deadline", "closed_at", "version",
+)  # fmt: skip
+
+
 def _view_query() -> Select:
+    """Plain columns (no ORM objects, no WKB parsing): lists of 20,000 stay fast."""
     assignee, backup = aliased(m.Worker), aliased(m.Worker)
     return (
         select(
-            m.Hazard,
-            m.Community.code,
-            m.Grid.code,
-            m.Compound.name,
-            assignee.name,
-            backup.name,
-            m.HazardCategory.name_zh,
+            *(getattr(m.Hazard, name) for name in HAZARD_COLUMNS),
+            func.ST_X(m.Hazard.geom).label("lon"),
+            func.ST_Y(m.Hazard.geom).label("lat"),
+            m.Community.code.label("community"),
+            m.Grid.code.label("grid"),
+            m.Compound.name.label("compound"),
+            assignee.name.label("assignee"),
+            backup.name.label("backup"),
+            m.HazardCategory.name_zh.label("category_zh"),
         )
         .join(m.Community, m.Community.id == m.Hazard.community_id)
         .join(m.HazardCategory, m.HazardCategory.code == m.Hazard.category)
@@ -308,51 +318,57 @@ def _view_query() -> Select:
     )
 
 
-def to_feature(row: Any, now: dt.datetime) -> dict[str, Any]:
-    hazard, community, grid, compound, assignee, backup, category_zh = row
-    point = to_shape(hazard.geom)
-    state = m.HazardState(hazard.state)
+def to_feature(r: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """The GeoJSON Feature of one row of ``_view_query`` (as a dict by column label)."""
+    state = m.HazardState(r["state"])
     return {
         "type": "Feature",
-        "id": hazard.id,
-        "geometry": mapping(point),
+        "id": r["id"],
+        "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
         "properties": {
-            "id": hazard.id,
-            "kind": str(hazard.kind),
-            "category": hazard.category,
-            "category_zh": category_zh,
-            "severity": str(hazard.severity),
-            "description": hazard.description,
-            "origin": str(hazard.origin),
-            "reporter": hazard.reporter,
+            "id": r["id"],
+            "kind": str(r["kind"]),
+            "category": r["category"],
+            "category_zh": r["category_zh"],
+            "severity": str(r["severity"]),
+            "description": r["description"],
+            "origin": str(r["origin"]),
+            "reporter": r["reporter"],
             "state": str(state),
-            "community": community,
-            "grid_id": hazard.grid_id,
-            "grid": grid,
-            "compound_id": hazard.compound_id,
-            "compound": compound,
-            "building_id": hazard.building_id,
-            "floor": hazard.floor,
-            "assignee": {"id": hazard.assignee_id, "name": assignee} if assignee else None,
-            "backup": {"id": hazard.backup_id, "name": backup} if backup else None,
-            "blind_zone": hazard.blind_zone,
-            "unrouted": state == m.HazardState.REPORTED and hazard.assignee_id is None,
-            "rectified_by": hazard.rectified_by,
-            "duplicate_of": hazard.duplicate_of_id,
-            "reported_at": hazard.reported_at.isoformat(),
-            "deadline": hazard.deadline.isoformat(),
-            "overdue": state in OPEN and hazard.deadline < now,
-            "closed_at": hazard.closed_at.isoformat() if hazard.closed_at else None,
-            "version": hazard.version,
+            "community": r["community"],
+            "grid_id": r["grid_id"],
+            "grid": r["grid"],
+            "compound_id": r["compound_id"],
+            "compound": r["compound"],
+            "building_id": r["building_id"],
+            "floor": r["floor"],
+            "assignee": {"id": r["assignee_id"], "name": r["assignee"]} if r["assignee"] else None,
+            "backup": {"id": r["backup_id"], "name": r["backup"]} if r["backup"] else None,
+            "blind_zone": r["blind_zone"],
+            "unrouted": state == m.HazardState.REPORTED and r["assignee_id"] is None,
+            "rectified_by": r["rectified_by"],
+            "duplicate_of": r["duplicate_of_id"],
+            "reported_at": r["reported_at"].isoformat(),
+            "deadline": r["deadline"].isoformat(),
+            "overdue": state in OPEN and r["deadline"] < now,
+            "closed_at": r["closed_at"].isoformat() if r["closed_at"] else None,
+            "version": r["version"],
         },
     }
 
 
 def get(session: Session, hazard_id: int) -> dict[str, Any]:
-    row = session.execute(_view_query().where(m.Hazard.id == hazard_id)).first()
-    if row is None:
+    rows = _rows(session, _view_query().where(m.Hazard.id == hazard_id))
+    if not rows:
         raise NotFound(f"hazard {hazard_id} not found")
-    return to_feature(row, session.scalar(select(func.now())))
+    return to_feature(rows[0], session.scalar(select(func.now())))
+
+
+def _rows(session: Session, query: Select) -> list[dict[str, Any]]:
+    """Rows as dicts, through the Core connection (no ORM row processing)."""
+    result = session.connection().execute(query)
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result]
 
 
 @dataclass(frozen=True)
@@ -414,9 +430,10 @@ def query(
         conditions.append(m.Hazard.assignee_id.is_(None))
     q = q.where(*conditions)
     total = session.scalar(select(func.count()).select_from(q.subquery())) or 0
-    rows = session.execute(
-        q.order_by(m.Hazard.reported_at.desc(), m.Hazard.id.desc()).limit(limit).offset(offset)
-    ).all()
+    rows = _rows(
+        session,
+        q.order_by(m.Hazard.reported_at.desc(), m.Hazard.id.desc()).limit(limit).offset(offset),
+    )
     now = session.scalar(select(func.now()))
     return [to_feature(row, now) for row in rows], total
 
