@@ -218,6 +218,30 @@ def map_community(
     typer.echo(f"map of community {code} written to {output}")
 
 
+@map_app.command("city")
+def map_city(
+    code: str,
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")],
+    basemap: BasemapOption = None,
+) -> None:
+    """Write the city map of district or street CODE (all its communities and grids) as a
+    standalone HTML file, its grids inlined."""
+    from api.routes.maps import city_kind, render_city
+    from maps.assets import MissingAssets
+
+    settings = map_settings(basemap)
+    try:
+        with transaction() as session:
+            kind = city_kind(session, code)
+            html = render_city(
+                session, settings, kind, code, assets=standalone_assets(), inline_grids=True
+            )
+    except (GridlineError, MissingAssets) as exc:
+        fail(str(exc))
+    output.write_text(html, encoding="utf-8")
+    typer.echo(f"map of {kind} {code} written to {output}")
+
+
 def echo_json(value: object) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False, indent=2))
 
@@ -381,7 +405,9 @@ def map_hazards(
     settings = map_settings(basemap)
     try:
         with transaction() as session:
-            html = render_hazards(session, settings, code, assets=standalone_assets())
+            html = render_hazards(
+                session, settings, code, assets=standalone_assets(), standalone=True
+            )
     except (GridlineError, MissingAssets) as exc:
         fail(str(exc))
     output.write_text(html, encoding="utf-8")

@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 import folium
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, SettingsDep
@@ -28,6 +28,7 @@ from maps.assets import INSTALL_HINT, AssetMode, missing_assets
 from maps.assignment import assignment_map
 from maps.base import to_html
 from maps.basemaps import GCJ02, Basemap, CoordTransform, basemap, overlay_crs, transform_features
+from maps.city import city_map, grid_collection
 from maps.community import community_map
 from maps.hazards import hazard_collection, hazard_map, is_large
 
@@ -40,6 +41,13 @@ MAP_PAGES: tuple[tuple[str, str], ...] = (
     ("隐患地图 Hazard map", "/maps/communities/{code}/hazards"),
 )
 """Every map page of a community: its title and path (``{code}``: the community code)."""
+
+CityKind = Literal["district", "street"]
+CITY_PAGES: dict[CityKind, tuple[str, str]] = {
+    "district": ("区地图 District map", "/maps/districts/{code}"),
+    "street": ("街道地图 Street map", "/maps/streets/{code}"),
+}
+"""The city map of a district and of a street: its title and path (``{code}``: its code)."""
 
 
 def page_html(m: folium.Map, settings: Settings, assets: AssetMode | None = None) -> str:
@@ -172,15 +180,17 @@ def render_hazards(
     code: str,
     filters: records.Filters | None = None,
     assets: AssetMode | None = None,
+    *,
+    standalone: bool = False,
 ) -> str:
     """The hazard map of community ``code``; ``filters`` narrow the hazards (its community is
     ignored). With many hazards a served page fetches them from ``hazards.geojson`` (same
-    filters); a standalone page (``AssetMode.INLINE``) carries them inlined."""
+    filters); a ``standalone`` file (the CLI's) carries them inlined, whatever its assets."""
     community, hazards = _hazard_features(session, code, filters)
     grids = collect(session, LAYERS["grids"], code)["features"]
     options = map_options(settings)
     data_url = None
-    if assets is not AssetMode.INLINE and is_large(hazards):
+    if not standalone and is_large(hazards):
         data_url = hazard_data_url(code, filters, overlay_crs(options["basemaps"]))
     return page_html(
         hazard_map(community, grids, hazards, data_url=data_url, **options),
@@ -234,12 +244,202 @@ def community_page(session: SessionDep, settings: SettingsDep, code: str) -> HTM
     return HTMLResponse(render_community(session, settings, code))
 
 
+# --- city maps: a district or street with all its communities and grids -------------------
+
+_CITY_MODELS: dict[CityKind, type[m.District] | type[m.Street]] = {
+    "district": m.District,
+    "street": m.Street,
+}
+
+
+def _geometry(geojson: str) -> dict:
+    return json.loads(geojson)
+
+
+def _city_area(session: Session, kind: CityKind, code: str) -> tuple[int, dict]:
+    """The id and Feature (name, code, kind) of the district or street ``code``."""
+    model = _CITY_MODELS[kind]
+    row = session.execute(
+        select(model.id, model.name, func.ST_AsGeoJSON(model.geom, 6)).where(model.code == code)
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"{kind} {code!r} not found")
+    area_id, name, geometry = row
+    feature = {
+        "type": "Feature",
+        "geometry": _geometry(geometry),
+        "properties": {"name": name, "code": code, "kind": kind},
+    }
+    return area_id, feature
+
+
+def _in_city(kind: CityKind, area_id: int) -> ColumnElement[bool]:
+    """The condition on ``Community`` of lying in the district or street ``area_id``."""
+    if kind == "street":
+        return m.Community.street_id == area_id
+    streets = select(m.Street.id).where(m.Street.district_id == area_id)
+    return m.Community.street_id.in_(streets)
+
+
+def _city_communities(session: Session, kind: CityKind, area_id: int) -> list[dict]:
+    rows = session.execute(
+        select(m.Community.code, m.Community.name, func.ST_AsGeoJSON(m.Community.geom, 6))
+        .where(_in_city(kind, area_id))
+        .order_by(m.Community.code)
+    ).all()
+    return [
+        {"type": "Feature", "geometry": _geometry(g), "properties": {"code": c, "name": n}}
+        for c, n, g in rows
+    ]
+
+
+def _city_grid_count(session: Session, kind: CityKind, area_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count(m.Grid.id))
+            .join(m.Community, m.Grid.community_id == m.Community.id)
+            .where(_in_city(kind, area_id), m.Grid.valid_to.is_(None))
+        )
+        or 0
+    )
+
+
+def _city_grids(session: Session, kind: CityKind, area_id: int) -> list[dict]:
+    """The current grids of the city, geometry rounded to 6 decimals by PostGIS."""
+    rows = session.execute(
+        select(
+            m.Grid.code,
+            m.Community.code,
+            m.Grid.name,
+            m.Grid.households,
+            func.ST_AsGeoJSON(m.Grid.geom, 6),
+        )
+        .join(m.Community, m.Grid.community_id == m.Community.id)
+        .where(_in_city(kind, area_id), m.Grid.valid_to.is_(None))
+        .order_by(m.Community.code, m.Grid.code)
+    ).all()
+    return [
+        {
+            "type": "Feature",
+            "geometry": _geometry(geometry),
+            "properties": {"code": code, "community": community, "name": name, "households": h},
+        }
+        for code, community, name, h, geometry in rows
+    ]
+
+
+def city_data_url(kind: CityKind, code: str, crs: str) -> str:
+    """The city page's URL of its compact grids, in ``crs``."""
+    path = f"/maps/{kind}s/{quote(code, safe='')}/grids.geojson"
+    return f"{path}?crs={GCJ02}" if crs == GCJ02 else path
+
+
+def render_city(
+    session: Session,
+    settings: Settings,
+    kind: CityKind,
+    code: str,
+    assets: AssetMode | None = None,
+    *,
+    inline_grids: bool | None = None,
+) -> str:
+    """The city map of district or street ``code``. A served page fetches its grids from
+    ``grids.geojson``; a standalone page (``inline_grids``, by default when ``assets`` is
+    ``AssetMode.INLINE``) carries them inlined."""
+    area_id, area = _city_area(session, kind, code)
+    communities = _city_communities(session, kind, area_id)
+    options = map_options(settings)
+    if inline_grids is None:
+        inline_grids = assets is AssetMode.INLINE
+    if inline_grids:
+        grids = _city_grids(session, kind, area_id)
+        built = city_map(area, communities, grids, **options)
+    else:
+        built = city_map(
+            area,
+            communities,
+            data_url=city_data_url(kind, code, overlay_crs(options["basemaps"])),
+            grid_count=_city_grid_count(session, kind, area_id),
+            **options,
+        )
+    return page_html(built, settings, assets)
+
+
+def city_kind(session: Session, code: str) -> CityKind:
+    """Whether ``code`` is a district's or a street's (``NotFound`` if neither)."""
+    for kind, model in _CITY_MODELS.items():
+        if session.scalar(select(model.id).where(model.code == code)) is not None:
+            return kind
+    raise NotFound(f"no district or street {code!r}")
+
+
+def city_grids_geojson(session: Session, kind: CityKind, code: str, crs: str) -> Response:
+    area_id, _ = _city_area(session, kind, code)
+    grids = _city_grids(session, kind, area_id)
+    if crs == GCJ02:
+        grids = transform_features(grids, wgs84_to_gcj02)
+    body = json.dumps(grid_collection(grids), ensure_ascii=False, separators=(",", ":"))
+    return Response(body.encode("utf-8"), media_type="application/geo+json")
+
+
+GRIDS_GEOJSON_DOC = (
+    "The grids the city map draws: coordinates rounded to 6 decimals, properties code, "
+    "community (its code), name and households only. ``crs=gcj02`` gives them converted for a "
+    "GCJ-02 basemap (the map page asks so over one)."
+)
+_GEOJSON_RESPONSE = {200: {"content": {"application/geo+json": {}}}}
+
+
+@router.get("/districts/{code}", response_class=HTMLResponse, summary="District map")
+def district_page(session: SessionDep, settings: SettingsDep, code: str) -> HTMLResponse:
+    return HTMLResponse(render_city(session, settings, "district", code))
+
+
+@router.get("/streets/{code}", response_class=HTMLResponse, summary="Street map")
+def street_page(session: SessionDep, settings: SettingsDep, code: str) -> HTMLResponse:
+    return HTMLResponse(render_city(session, settings, "street", code))
+
+
+@router.get(
+    "/districts/{code}/grids.geojson",
+    summary="Grids of the district map (compact GeoJSON)",
+    description=GRIDS_GEOJSON_DOC,
+    response_class=Response,
+    responses=_GEOJSON_RESPONSE,
+)
+def district_grids(
+    session: SessionDep, code: str, crs: Literal["wgs84", "gcj02"] = "wgs84"
+) -> Response:
+    return city_grids_geojson(session, "district", code, crs)
+
+
+@router.get(
+    "/streets/{code}/grids.geojson",
+    summary="Grids of the street map (compact GeoJSON)",
+    description=GRIDS_GEOJSON_DOC,
+    response_class=Response,
+    responses=_GEOJSON_RESPONSE,
+)
+def street_grids(
+    session: SessionDep, code: str, crs: Literal["wgs84", "gcj02"] = "wgs84"
+) -> Response:
+    return city_grids_geojson(session, "street", code, crs)
+
+
 @router.get("", response_class=HTMLResponse, summary="Index of the map pages")
 def maps_index(session: SessionDep) -> HTMLResponse:
-    """Every map page of every community, with links."""
+    """Every map page: the city map of every district and street, then every community's."""
     rows = session.execute(
         select(m.Community.code, m.Community.name).order_by(m.Community.code)
     ).all()
+    cities = []
+    for kind, model in _CITY_MODELS.items():
+        title, path = CITY_PAGES[kind]
+        for code, name in session.execute(select(model.code, model.name).order_by(model.code)):
+            href = escape(path.format(code=quote(code, safe="")))
+            cities.append(
+                f'<li><a href="{href}">{escape(title)}: {escape(name)} ({escape(code)})</a>'
+            )
     items = "".join(
         f"<li>{escape(name)} ({escape(code)}): "
         + " · ".join(
@@ -251,5 +451,6 @@ def maps_index(session: SessionDep) -> HTMLResponse:
     return HTMLResponse(
         "<!doctype html><meta charset=utf-8><title>Gridline maps 地图</title>"
         '<h1>地图 Maps</h1><p><a href="/">Gridline</a></p>'
-        f"<ul>{items or '<li>no communities yet'}</ul>"
+        f"<h2>城市地图 City maps</h2><ul>{''.join(cities) or '<li>no districts yet'}</ul>"
+        f"<h2>社区地图 Community maps</h2><ul>{items or '<li>no communities yet'}</ul>"
     )
