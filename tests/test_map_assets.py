@@ -25,6 +25,8 @@ PAGES = [
     f"/maps/communities/{DEMO}",
     f"/maps/communities/{DEMO}/assignments",
     f"/maps/communities/{DEMO}/hazards",
+    "/maps/districts/330303",
+    "/maps/streets/330303003",
 ]
 CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")]+)")
 CDN_HOSTS = {
