@@ -206,16 +206,25 @@ def map_community(
 ) -> None:
     """Write the map of community CODE as a standalone HTML file."""
     from api.routes.maps import render_community
+
+    def render(session, settings, assets):
+        return render_community(session, settings, code, assets=assets)
+
+    write_map(render, f"map of community {code}", output, basemap)
+
+
+def write_map(render, what: str, output: Path, basemap: list[str] | None) -> None:
+    """Render a map page in one read transaction and write it, its assets inlined."""
     from maps.assets import MissingAssets
 
     settings = map_settings(basemap)
     try:
         with transaction() as session:
-            html = render_community(session, settings, code, assets=standalone_assets())
+            html = render(session, settings, standalone_assets())
     except (GridlineError, MissingAssets) as exc:
         fail(str(exc))
     output.write_text(html, encoding="utf-8")
-    typer.echo(f"map of community {code} written to {output}")
+    typer.echo(f"{what() if callable(what) else what} written to {output}")
 
 
 @map_app.command("city")
@@ -227,19 +236,14 @@ def map_city(
     """Write the city map of district or street CODE (all its communities and grids) as a
     standalone HTML file, its grids inlined."""
     from api.routes.maps import city_kind, render_city
-    from maps.assets import MissingAssets
 
-    settings = map_settings(basemap)
-    try:
-        with transaction() as session:
-            kind = city_kind(session, code)
-            html = render_city(
-                session, settings, kind, code, assets=standalone_assets(), inline_grids=True
-            )
-    except (GridlineError, MissingAssets) as exc:
-        fail(str(exc))
-    output.write_text(html, encoding="utf-8")
-    typer.echo(f"map of {kind} {code} written to {output}")
+    found: dict[str, str] = {}
+
+    def render(session, settings, assets):
+        found["kind"] = city_kind(session, code)
+        return render_city(session, settings, found["kind"], code, assets=assets, inline_grids=True)
+
+    write_map(render, lambda: f"map of {found['kind']} {code}", output, basemap)
 
 
 def echo_json(value: object) -> None:
@@ -380,16 +384,11 @@ def map_assignments(
 ) -> None:
     """Write the A/B roles map of community CODE as a standalone HTML file."""
     from api.routes.maps import render_assignments
-    from maps.assets import MissingAssets
 
-    settings = map_settings(basemap)
-    try:
-        with transaction() as session:
-            html = render_assignments(session, settings, code, assets=standalone_assets())
-    except (GridlineError, MissingAssets) as exc:
-        fail(str(exc))
-    output.write_text(html, encoding="utf-8")
-    typer.echo(f"A/B map of community {code} written to {output}")
+    def render(session, settings, assets):
+        return render_assignments(session, settings, code, assets=assets)
+
+    write_map(render, f"A/B map of community {code}", output, basemap)
 
 
 @map_app.command("hazards")
@@ -400,18 +399,11 @@ def map_hazards(
 ) -> None:
     """Write the hazard map of community CODE (all its hazards) as a standalone HTML file."""
     from api.routes.maps import render_hazards
-    from maps.assets import MissingAssets
 
-    settings = map_settings(basemap)
-    try:
-        with transaction() as session:
-            html = render_hazards(
-                session, settings, code, assets=standalone_assets(), standalone=True
-            )
-    except (GridlineError, MissingAssets) as exc:
-        fail(str(exc))
-    output.write_text(html, encoding="utf-8")
-    typer.echo(f"hazard map of community {code} written to {output}")
+    def render(session, settings, assets):
+        return render_hazards(session, settings, code, assets=assets, standalone=True)
+
+    write_map(render, f"hazard map of community {code}", output, basemap)
 
 
 # --- gridline report: hazard statistics and the monthly grid seminar report (issue 4) -------
