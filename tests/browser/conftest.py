@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -98,19 +99,17 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
-def server(database_url: str, demo, artifacts: Path) -> Iterator[Server]:
-    """``uvicorn api.app:app`` on a free port of 127.0.0.1 against the test database."""
-    if reason := chromium_missing_reason():
-        pytest.skip(reason)
-    log = artifacts / "server.log"
+@contextmanager
+def serve_api(database_url: str, log: Path, **env: str) -> Iterator[Server]:
+    """``uvicorn api.app:app`` on a free port of 127.0.0.1 against ``database_url``, with the
+    extra settings ``env``; its output goes to ``log``; stopped on exit."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*UVICORN, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
             cwd=ROOT,
-            env=_server_env(database_url),
+            env={**_server_env(database_url), **env},
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -124,6 +123,15 @@ def server(database_url: str, demo, artifacts: Path) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def server(database_url: str, demo, artifacts: Path) -> Iterator[Server]:
+    """The API against the test database, for the browser."""
+    if reason := chromium_missing_reason():
+        pytest.skip(reason)
+    with serve_api(database_url, artifacts / "server.log") as served:
+        yield served
 
 
 # --- the browser ---------------------------------------------------------------------------

@@ -133,8 +133,8 @@ OVERLAYS = """(name) => {
     });
 }"""
 
-GRID_PATH_CONTAINS = """([name, code, points]) => {
-    // Whether each page point (x, y) lies inside the drawn path of grid `code`.
+GRID_PATH = """
+    // `path`: the one drawn SVG path of grid `code` on map `name`.
     const map = window[name];
     const paths = [];
     map.eachLayer((layer) => {
@@ -145,12 +145,20 @@ GRID_PATH_CONTAINS = """([name, code, points]) => {
     });
     if (paths.length !== 1) throw new Error(`${paths.length} drawn polygons of grid ${code}`);
     const path = paths[0];
-    const toPath = path.getScreenCTM().inverse();
+"""
+
+GRID_PATH_CONTAINS = (
+    """([name, code, points]) => {
+    // Whether each page point (x, y) lies inside the drawn path of grid `code`.
+"""
+    + GRID_PATH
+    + """    const toPath = path.getScreenCTM().inverse();
     return points.map(([x, y]) => {
         const p = new DOMPoint(x - window.scrollX, y - window.scrollY).matrixTransform(toPath);
         return path.isPointInFill(p);
     });
 }"""
+)
 
 CONTAINER_POINT = """([name, lat, lon]) => {
     const map = window[name];

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,8 +21,9 @@ import pytest
 
 from geo.crs import wgs84_to_gcj02
 from maps.basemaps import GAODE_URL
-from tests.browser.conftest import UVICORN, _free_port, _server_env, _wait_until_healthy
+from tests.browser.conftest import serve_api
 from tests.browser.harness import (
+    GRID_PATH,
     PIXEL_TOLERANCE,
     MapPage,
     Server,
@@ -42,49 +42,25 @@ GAODE_TILE_HOST = re.compile(r"^webrd0[1-4]\.is\.autonavi\.com$")
 MIN_SHIFT_PX = 50.0
 """At the demo's zoom the GCJ-02 offset (about 500 m here) is hundreds of pixels."""
 
-FIRST_VERTEX = """([name, code]) => {
+FIRST_VERTEX = (
+    """([name, code]) => {
     // The page position of the first vertex of the drawn path of grid `code`.
-    const map = window[name];
-    const paths = [];
-    map.eachLayer((layer) => {
-        const props = layer.feature && layer.feature.properties;
-        if (props && props.code === code && layer instanceof L.Polygon) {
-            paths.push(layer.getElement());
-        }
-    });
-    if (paths.length !== 1) throw new Error(`${paths.length} drawn polygons of grid ${code}`);
-    const path = paths[0];
-    const m = /^M\\s*(-?[0-9.]+)[ ,](-?[0-9.]+)/.exec(path.getAttribute("d"));
+"""
+    + GRID_PATH
+    + """    const m = /^M\\s*(-?[0-9.]+)[ ,](-?[0-9.]+)/.exec(path.getAttribute("d"));
     const p = new DOMPoint(Number(m[1]), Number(m[2])).matrixTransform(path.getScreenCTM());
     return [p.x + window.scrollX, p.y + window.scrollY];
 }"""
+)
 
 
 @pytest.fixture(scope="module")
 def gaode_server(database_url: str, demo, artifacts: Path) -> Iterator[Server]:
-    """``uvicorn api.app:app`` as the suite's ``server``, with the Gaode basemap."""
-    log = artifacts / "server-gaode.log"
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {**_server_env(database_url), "GRIDLINE_BASEMAPS": "gaode"}
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*UVICORN, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            cwd=Path(__file__).resolve().parents[2],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_healthy(process, base_url, log)
-        yield Server(base_url, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+    """The API as the suite's ``server``, with the Gaode basemap."""
+    with serve_api(
+        database_url, artifacts / "server-gaode.log", GRIDLINE_BASEMAPS="gaode"
+    ) as served:
+        yield served
 
 
 def is_tile(url: str) -> bool:
