@@ -26,6 +26,8 @@ from api.routes import (
     locate,
     maps,
     open311,
+    patrol_maps,
+    patrols,
     workers,
 )
 from geo import models as m
@@ -77,7 +79,9 @@ def create_app() -> FastAPI:
     app.include_router(hazard_reports.router)
     app.include_router(hazards.router)
     app.include_router(open311.router)
+    app.include_router(patrols.router)
     app.include_router(maps.router)
+    app.include_router(patrol_maps.router)
     app.mount(URL_PREFIX, AssetFiles(), name="assets")
     if missing_assets():
         log.warning("the map pages' scripts are not installed: %s", INSTALL_HINT)

@@ -482,6 +482,153 @@ def report_monthly(
     )
 
 
+# --- gridline patrol: daily plans, village days, GPS tracks (issue 6) ----------------------
+
+patrol_app = typer.Typer(no_args_is_help=True, help="Patrol plans, village days and tracks.")
+app.add_typer(patrol_app, name="patrol")
+
+
+def _print_plan(plan: dict) -> None:
+    who = plan["worker"]["name"] if plan["worker"] else f"team {plan['team']}"
+    counts = plan["counts"]
+    typer.echo(
+        f"plan {plan['id']}: {who}, {plan['date']}: {counts['planned']} stops, "
+        f"{plan['distance_m'] / 1000:.2f} km, back at {plan['returns_at'][11:16]}"
+        + (f", {counts['left_out']} left out" if counts["left_out"] else "")
+    )
+    for stop in plan["stops"]:
+        when = stop["arrive_at"][11:16] if stop["arrive_at"] else "--:--"
+        mark = f"{stop['seq']:>3}" if stop["seq"] is not None else "  -"
+        tail = f"  ({stop['reason']})" if stop["reason"] else ""
+        typer.echo(f"  {mark} {when}  P{stop['priority']} {stop['kind']:<8} {stop['label']}{tail}")
+    if plan["network"]["straight_legs"]:
+        typer.echo(
+            f"  note: {plan['network']['straight_legs']} legs "
+            f"({plan['network']['straight_m']:.0f} m) in a straight line: no walking network"
+        )
+
+
+@patrol_app.command("plan")
+def patrol_plan(
+    worker_id: int,
+    date: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default today)")] = None,
+    hours: Annotated[
+        str | None, typer.Option(help="HH:MM-HH:MM, local time (default GRIDLINE_PATROL_HOURS)")
+    ] = None,
+    no_b: Annotated[bool, typer.Option("--no-b", help="leave out the B grids' hazards")] = False,
+) -> None:
+    """Plan WORKER_ID's patrol for a day and store it."""
+    import datetime as dt
+
+    from pydantic import ValidationError
+
+    from geo.patrol import plans, views
+    from geo.patrol.requests import DailyPlanIn
+
+    try:
+        request = DailyPlanIn(
+            worker_id=worker_id,
+            date=parse_day(date) or dt.date.today(),
+            hours=tuple(hours.split("-")) if hours else None,
+            include_b=not no_b,
+        )
+        with transaction() as session:
+            plan = views.plan_dict(session, plans.plan_daily(session, request, get_settings()))
+    except ValidationError as exc:
+        fail(exc.errors()[0]["msg"])
+    except GridlineError as exc:
+        fail(str(exc))
+    _print_plan(plan)
+
+
+@patrol_app.command("village-day")
+def patrol_village_day(
+    community: str,
+    teams: Annotated[int, typer.Option(min=1, max=20, help="number of teams")],
+    date: Annotated[str | None, typer.Option("--date", help="YYYY-MM-DD (default today)")] = None,
+) -> None:
+    """Split COMMUNITY among TEAMS teams and plan each team's walk."""
+    import datetime as dt
+
+    from geo.patrol import plans, views
+    from geo.patrol.requests import VillageDayIn
+
+    day = parse_day(date) or dt.date.today()
+    request = VillageDayIn(community=community, date=day, teams=teams)
+    try:
+        with transaction() as session:
+            day_id = plans.plan_village_day(session, request, get_settings())
+            day = views.village_day_dict(session, day_id)
+    except GridlineError as exc:
+        fail(str(exc))
+    typer.echo(f"village day {day['id']}: {community}, {day['date']}, {teams} teams")
+    for plan in day["plans"]:
+        _print_plan(plan)
+
+
+@patrol_app.command("track")
+def patrol_track(
+    plan_id: int,
+    path: Annotated[Path, typer.Argument(help="GPX or GeoJSON track", exists=True)],
+    gcj02: Annotated[bool, typer.Option("--gcj02", help="coordinates are GCJ-02")] = False,
+) -> None:
+    """Store the GPS track at PATH for plan PLAN_ID and say what it covered."""
+    from geo.patrol import coverage
+
+    try:
+        with transaction() as session:
+            track_id = coverage.record_track(
+                session,
+                plan_id,
+                path.read_bytes(),
+                get_settings(),
+                filename=path.name,
+                crs="gcj02" if gcj02 else "wgs84",
+            )
+            track = coverage.track_dict(session, track_id)
+    except GridlineError as exc:
+        fail(str(exc))
+    visited, missed = len(track["visits"]), len(track["missed"])
+    typer.echo(
+        f"track {track_id} of plan {plan_id}: visited {visited} of {visited + missed} stops, "
+        f"walked {track['coverage']['share']:.0%} of the network, "
+        f"{track['outside_s'] / 60:.0f} min outside the area, {len(track['gaps'])} gaps"
+    )
+
+
+@map_app.command("patrol")
+def map_patrol(
+    plan_id: int,
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")],
+    track: Annotated[bool, typer.Option("--track", help="with its latest GPS track")] = False,
+    basemap: BasemapOption = None,
+) -> None:
+    """Write the map of patrol plan PLAN_ID (with --track: over its latest track)."""
+    from api.routes.patrol_maps import render_plan, render_track
+
+    def render(session, settings, assets):
+        if track:
+            return render_track(session, settings, plan_id, assets=assets)
+        return render_plan(session, settings, plan_id, assets)
+
+    write_map(render, f"map of patrol plan {plan_id}", output, basemap)
+
+
+@map_app.command("village-day")
+def map_village_day(
+    day_id: int,
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")],
+    basemap: BasemapOption = None,
+) -> None:
+    """Write the map of village day DAY_ID: each team's sector and walk."""
+    from api.routes.patrol_maps import render_village_day
+
+    def render(session, settings, assets):
+        return render_village_day(session, settings, day_id, assets)
+
+    write_map(render, f"map of village day {day_id}", output, basemap)
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",

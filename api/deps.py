@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from geo.db import Settings, get_settings, session_factory
-from geo.errors import InvalidInput
+from geo.errors import InvalidInput, PayloadTooLarge
 
 
 def get_session() -> Iterator[Session]:
@@ -19,6 +19,23 @@ def get_session() -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+MAX_UPLOAD_BYTES = 64_000_000
+"""Largest file body accepted (bulk imports, GPS tracks)."""
+
+
+async def raw_body(request: Request) -> bytes:
+    """The request body, refused beyond MAX_UPLOAD_BYTES without reading it all."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_UPLOAD_BYTES:
+            raise PayloadTooLarge(f"the file is larger than {MAX_UPLOAD_BYTES:,} bytes; split it")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+RawBodyDep = Annotated[bytes, Depends(raw_body)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,6 +49,32 @@ class Settings(BaseSettings):
     """Days to rectify a hazard, by severity."""
     duplicate_radius_m: float = Field(30.0, gt=0)
     """An open hazard of the same category this close is offered as a possible duplicate."""
+    patrol_hours: tuple[dt.time, dt.time] = (dt.time(8, 30), dt.time(12, 0))
+    """Default patrol period (Asia/Shanghai local time)."""
+    walking_speed_mps: float = Field(1.2, gt=0, le=3)
+    patrol_intervals_days: dict[str, float] = {"shop": 14, "building": 30, "hydrant": 30}
+    """Days between scheduled inspections, by kind of place (shops: food safety; buildings:
+    fire safety; hydrants: working order). A kind left out is not scheduled."""
+    patrol_service_s: dict[str, int] = {
+        "hazard": 600,
+        "shop": 600,
+        "building": 900,
+        "hydrant": 180,
+        "extra": 300,
+    }
+    """Minutes spent at a stop, in seconds, by kind."""
+    patrol_max_stops: int = Field(500, gt=0)
+    """Most stops one plan may have (larger requests are refused)."""
+    visit_radius_m: float = Field(15.0, gt=0)
+    """A track must come this close to a stop ..."""
+    visit_linger_s: float = Field(30.0, ge=0)
+    """... and stay there this long for the stop to count as visited."""
+    coverage_radius_m: float = Field(20.0, gt=0)
+    """Network within this distance of a track counts as walked."""
+    patrol_edge_m: float = Field(10.0, ge=0)
+    """Track points this close outside the patrolled grids still count as inside (grid edges
+    follow street centre lines: the far pavement of a boundary street is in the grid)."""
+    track_max_points: int = Field(100_000, gt=0)
     data_dir: Path = Path(".data")
     """Where uploaded files (hazard photos) are kept."""
     photo_max_bytes: int = Field(5_000_000, gt=0)

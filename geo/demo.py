@@ -45,6 +45,10 @@ DISTRICT_NAME = "龙湾区"
 FIRST_STREET_NUMBER = 3
 COMPOUND_SETBACK_M = 18.0
 """Distance kept between a compound and the edge of its grid (street half width plus a verge)."""
+OFFICE_OFFSET_M = 13.0
+"""The community office stands this far east and south of the crossing of the first streets."""
+SHOP_SETBACK_M = 5.0
+"""Distance from the kerb to a shop's door."""
 GRID_ROWS = 3
 GRID_COLS = 3
 COMPOUNDS_PER_COMMUNITY = 10
@@ -79,6 +83,7 @@ _FEMALE_CHARS = "微琳婷丽静慧颖佳雪芳燕蕾倩洁敏晓雅瑶琪欣怡
 _MALE_CHARS = "伟杰浩明强磊俊涛斌鹏海军晨宇峰超勇辉健飞凯毅楠志文剑锋华东诚"
 _NUMERALS = "一二三四五六七八九十"
 _TREES = ("香樟", "桂花", "榕树", "银杏", "广玉兰")
+_SHOPS = ("餐馆", "早餐店", "小吃店", "便利店", "水果店", "面馆", "药店", "理发店")
 
 
 @dataclass
@@ -514,6 +519,42 @@ def _build_compound(
     return out
 
 
+def _access_path(compound: list[_Pending], face: Polygon) -> _Pending:
+    """A footpath from the compound's gate straight south to within 0.5 m of the edge of its
+    grid (a street or lane, joined by snapping, or the community's edge, where it crosses the
+    perimeter walk 1 m inside), so the internal roads join the walking network."""
+    gate = next(p.geom for p in compound if p.props.get("kind") == "gate")
+    ray = LineString([(gate.x, gate.y), (gate.x, gate.y - 1000.0)])
+    hits = shapely.get_parts(ray.intersection(face.exterior))
+    y = max(shapely.get_coordinates(hits)[:, 1])
+    name = f"{compound[0].props['name']}入口路"
+    line = LineString([(gate.x, gate.y), (gate.x, y + 0.5)])
+    return _Pending("roads", line, {"name": name, "kind": "footpath", "width_m": 3.0})
+
+
+def _shops(rng: random.Random, outline: Polygon, cuts: list[_Cut], office: Point) -> list[_Pending]:
+    """Street-front shops (沿街商铺: food safety checks) every 80-140 m along both sides of the
+    community streets, kept off crossings and the office."""
+    streets = [c for c in cuts if c.kind == "street"]
+    out: list[_Pending] = []
+    for cut in streets:
+        line = cut.line
+        along, side = rng.uniform(30.0, 60.0), 1
+        while along < line.length - 30.0:
+            a, b = line.interpolate(along - 1.0), line.interpolate(along + 1.0)
+            dx, dy = (b.x - a.x) / 2.0, (b.y - a.y) / 2.0
+            offset = cut.width_m / 2 + SHOP_SETBACK_M
+            spot = Point((a.x + b.x) / 2 - side * dy * offset, (a.y + b.y) / 2 + side * dx * offset)
+            clear = all(o.line.distance(spot) > o.width_m / 2 + 4.0 for o in streets if o != cut)
+            if clear and outline.contains(spot) and spot.distance(office) > 25.0:
+                number = 2 * round(along / 10.0) + (1 if side > 0 else 2)
+                name = f"{cut.name}{number}号{rng.choice(_SHOPS)}"
+                out.append(_Pending("site_features", spot, {"kind": "shop", "name": name}))
+            along += rng.uniform(80.0, 140.0)
+            side = -side
+    return out
+
+
 # --------------------------------------------------------------------------- people and counts
 
 
@@ -630,7 +671,7 @@ def _community(
             plan = _plan_compound(rng, spec, avail[g])
             if plan is not None:
                 in_grid[g] = [plan[0].props]
-                pending += plan
+                pending += [*plan, _access_path(plan, faces_m[g])]
                 break
         else:
             raise RuntimeError(f"no room for compound {spec.name}")
@@ -654,9 +695,20 @@ def _community(
         }
         grid_features.append(_feature(geom, props))
 
+    office = Point(xs[1] + OFFICE_OFFSET_M, ys[1] - OFFICE_OFFSET_M)
+    pending.append(
+        _Pending(
+            "roads",
+            LineString(outline.buffer(-1.0, join_style="mitre").exterior.coords),
+            {"name": f"{prefix}社区外围人行道", "kind": "footpath", "width_m": 3.0},
+        )
+    )
+    pending += _shops(random.Random(f"{seed}:{index}:shops"), outline, cuts, office)
+    (office_ll,) = _apply([office], _to_lonlat)
+    community_props = {"code": code, "name": name, "office": [office_ll.x, office_ll.y]}
     out = DemoCommunity(
         street_code=street_code,
-        community=_feature(MultiPolygon([community_ll]), {"code": code, "name": name}),
+        community=_feature(MultiPolygon([community_ll]), community_props),
         grids=grid_features,
     )
     for cut, line in zip(cuts, cut_lines, strict=True):

@@ -14,7 +14,7 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape, to_shape
 from pydantic import ValidationError
-from shapely.geometry import MultiPoint, mapping
+from shapely.geometry import MultiPoint, Point, mapping
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Select, func, select, text
 from sqlalchemy import update as sql_update
@@ -25,6 +25,12 @@ from geo.db import get_settings
 from geo.errors import Conflict, FeatureProblem, FeaturesRejected, InvalidInput, NotFound
 from geo.layers import COMPOUND_MEMBERS, Layer, Properties, plain
 from geo.validate import check_lonlat, finish, parse_geometry
+
+POINT_PROPERTIES: dict[str, Callable[[Any], BaseGeometry]] = {
+    "entrances": MultiPoint,
+    "office": Point,
+}
+"""Properties holding points of a feature, stored in geometry columns of the same name."""
 
 Transform = Callable[[BaseGeometry], BaseGeometry]
 
@@ -67,6 +73,9 @@ def to_feature(layer: Layer, obj: Any, parent_code: str | None = None) -> dict[s
     if isinstance(obj, m.Building):
         entrances = to_shape(obj.entrances) if obj.entrances is not None else None
         props["entrances"] = [[p.x, p.y] for p in entrances.geoms] if entrances else []
+    if isinstance(obj, m.Community):
+        office = to_shape(obj.office) if obj.office is not None else None
+        props["office"] = [office.x, office.y] if office else None
     if layer.name in COMPOUND_MEMBERS:
         props["compound_id"] = obj.compound_id
     return {
@@ -207,15 +216,18 @@ def _prepare_one(
     if layer.model is m.SiteFeature:
         _check_site_feature_kind(props.kind, geom)
     extras: dict[str, Any] = {}
-    if getattr(props, "entrances", None):
-        entrances = MultiPoint(props.entrances)
+    for name, build in POINT_PROPERTIES.items():
+        value = getattr(props, name, None)
+        if not value:
+            continue
+        points = build(value)
         if transform is not None:
-            entrances = transform(entrances)
+            points = transform(points)
         try:
-            check_lonlat(entrances, service_area)
+            check_lonlat(points, service_area)
         except InvalidInput as exc:
-            raise InvalidInput(f"entrances: {exc}") from None
-        extras["entrances"] = entrances
+            raise InvalidInput(f"{name}: {exc}") from None
+        extras[name] = points
     return Candidate(index, _label(layer, feature), props, geom, extras)
 
 
@@ -327,8 +339,8 @@ def _new_row(layer: Layer, candidate: Candidate, parent_id: int | None) -> m.Bas
     if layer.parent_column:
         values[layer.parent_column] = parent_id
     row = layer.model(**values, geom=from_shape(candidate.geom, srid=4326))
-    if "entrances" in candidate.extras:
-        row.entrances = from_shape(candidate.extras["entrances"], srid=4326)
+    for name, points in candidate.extras.items():
+        setattr(row, name, from_shape(points, srid=4326))
     return row
 
 
@@ -424,7 +436,8 @@ def update(
     if isinstance(obj, m.Grid):
         _keep_version(session, obj, today or dt.date.today())
     fresh = _new_row(layer, candidate, parents.get(candidate.index))
-    for column in (*layer.fields, "geom", *(["entrances"] if layer.model is m.Building else [])):
+    extras = [name for name in POINT_PROPERTIES if name in layer.properties.model_fields]
+    for column in (*layer.fields, "geom", *extras):
         setattr(obj, column, getattr(fresh, column))
     if layer.parent_column:
         setattr(obj, layer.parent_column, parents[candidate.index])

@@ -42,6 +42,8 @@ class CommunityProperties(Properties):
     code: Code
     name: Name
     street: Code | None = None
+    office: tuple[float, float] | None = None
+    """Where the community office is (lon, lat): patrols start and end there."""
 
 
 class GridProperties(Properties):

@@ -26,7 +26,7 @@ from sqlalchemy import (
     column,
     text,
 )
-from sqlalchemy.dialects.postgresql import ExcludeConstraint
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, ExcludeConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -80,9 +80,15 @@ class SiteFeatureKind(enum.StrEnum):
     GREEN_AREA = "green_area"
     TREE = "tree"
     KEEP_CLEAR = "keep_clear"
+    SHOP = "shop"
 
 
-POINT_SITE_FEATURES = (SiteFeatureKind.GATE, SiteFeatureKind.HYDRANT, SiteFeatureKind.TREE)
+POINT_SITE_FEATURES = (
+    SiteFeatureKind.GATE,
+    SiteFeatureKind.HYDRANT,
+    SiteFeatureKind.TREE,
+    SiteFeatureKind.SHOP,
+)
 """Site features drawn as points; the others (green area, keep-clear zone) are polygons."""
 
 
@@ -127,9 +133,15 @@ class Community(AdministrativeArea, Base):
     """社区: the area a community office serves; its grids tile it."""
 
     __tablename__ = "community"
-    __table_args__ = spatial("community")
+    __table_args__ = (
+        *spatial("community"),
+        Index("ix_community_office", "office", postgresql_using="gist"),
+        CheckConstraint("office IS NULL OR ST_IsValid(office)", name="office_valid"),
+    )
 
     street_id: Mapped[int] = mapped_column(ForeignKey("street.id"), index=True)
+    office = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    """Where the community office (社区党群服务中心) is: patrols start and end there."""
 
 
 class Grid(Base):
@@ -250,13 +262,13 @@ class Road(Base):
 
 
 class SiteFeature(Base):
-    """Gate, hydrant or tree (points); green area or keep-clear zone (polygons)."""
+    """Gate, hydrant, tree or shop (points); green area or keep-clear zone (polygons)."""
 
     __tablename__ = "site_feature"
     __table_args__ = (
         *spatial("site_feature"),
         CheckConstraint(
-            "(kind IN ('gate', 'hydrant', 'tree')) = (ST_Dimension(geom) = 0)"
+            "(kind IN ('gate', 'hydrant', 'tree', 'shop')) = (ST_Dimension(geom) = 0)"
             " AND ST_Dimension(geom) IN (0, 2) AND NOT ST_IsCollection(geom)",
             name="geometry_fits_kind",
         ),
@@ -447,3 +459,134 @@ class HazardPhoto(Base):
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
     """Alembic filter: compare Gridline's own tables only, not PostGIS's (spatial_ref_sys)."""
     return not (type_ == "table" and reflected and compare_to is None)
+
+
+class PatrolKind(enum.StrEnum):
+    DAILY = "daily"
+    VILLAGE_DAY = "village_day"
+
+
+class VillageDay(Base):
+    """下村日: a community split into sectors among teams for one day's joint patrol."""
+
+    __tablename__ = "village_day"
+    __table_args__ = (CheckConstraint("teams BETWEEN 1 AND 50", name="teams_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    teams: Mapped[int]
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+
+
+class PatrolPlan(Base):
+    """One walk: a worker's daily patrol, or one team's sector on a village day."""
+
+    __tablename__ = "patrol_plan"
+    __table_args__ = (
+        *spatial("patrol_plan", "start"),
+        Index("ix_patrol_plan_finish", "finish", postgresql_using="gist"),
+        Index("ix_patrol_plan_route", "route", postgresql_using="gist"),
+        Index("ix_patrol_plan_sector", "sector", postgresql_using="gist"),
+        CheckConstraint("route IS NULL OR ST_IsValid(route)", name="route_valid"),
+        CheckConstraint("sector IS NULL OR ST_IsValid(sector)", name="sector_valid"),
+        CheckConstraint("ST_IsValid(finish)", name="finish_valid"),
+        CheckConstraint("ends_by > starts_at", name="period_ordered"),
+        CheckConstraint("speed_mps > 0", name="speed_positive"),
+        CheckConstraint(
+            "(kind = 'daily') = (worker_id IS NOT NULL AND village_day_id IS NULL)",
+            name="kind_fits_owner",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[PatrolKind] = mapped_column(_enum(PatrolKind, "patrol_kind"))
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"), index=True)
+    village_day_id: Mapped[int | None] = mapped_column(
+        ForeignKey("village_day.id", ondelete="CASCADE"), index=True
+    )
+    team: Mapped[int | None]
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    starts_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ends_by: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    returns_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    speed_mps: Mapped[float] = mapped_column(Float)
+    distance_m: Mapped[float] = mapped_column(Float)
+    straight_m: Mapped[float] = mapped_column(Float)
+    """Walked along straight lines because no network connects those places."""
+    straight_legs: Mapped[int]
+    start = geometry_column("POINT")
+    finish = geometry_column("POINT")
+    route = mapped_column(Geometry("LINESTRING", srid=4326, spatial_index=False))
+    sector = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+
+
+class PatrolStop(Base):
+    """A place a plan visits (seq set) or could not fit (reason set)."""
+
+    __tablename__ = "patrol_stop"
+    __table_args__ = (
+        *spatial("patrol_stop"),
+        Index("ix_patrol_stop_plan_id_seq", "plan_id", "seq"),
+        CheckConstraint("(seq IS NULL) = (reason IS NOT NULL)", name="fitted_or_reason"),
+        CheckConstraint("priority BETWEEN 1 AND 5", name="priority_range"),
+        CheckConstraint("service_s >= 0", name="service_not_negative"),
+        CheckConstraint("window_start IS NULL OR window_end > window_start", name="window_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("patrol_plan.id", ondelete="CASCADE"))
+    seq: Mapped[int | None]
+    kind: Mapped[str] = mapped_column(String(24))
+    ref_id: Mapped[int | None]
+    label: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(1))
+    priority: Mapped[int]
+    service_s: Mapped[int]
+    window_start: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    window_end: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    arrive_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    leg_m: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str | None] = mapped_column(Text)
+    visited_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    geom = geometry_column("POINT")
+
+
+class PatrolTrack(Base):
+    """A GPS track uploaded for a plan, with what it covered (``summary``)."""
+
+    __tablename__ = "patrol_track"
+    __table_args__ = spatial("patrol_track")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("patrol_plan.id", ondelete="CASCADE"), index=True
+    )
+    times: Mapped[list[dt.datetime]] = mapped_column(ARRAY(DateTime(timezone=True)))
+    summary: Mapped[dict] = mapped_column(JSONB)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    geom = geometry_column("LINESTRING")
+
+
+class Inspection(Base):
+    """A scheduled check of a place (shop, building, hydrant) done on a patrol."""
+
+    __tablename__ = "inspection"
+    __table_args__ = (Index("ix_inspection_place", "place_kind", "place_id", "inspected_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    place_kind: Mapped[str] = mapped_column(String(24))
+    place_id: Mapped[int]
+    inspected_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"), index=True)
+    track_id: Mapped[int | None] = mapped_column(
+        ForeignKey("patrol_track.id", ondelete="SET NULL"), index=True
+    )

@@ -7,11 +7,12 @@ pairs. ``use_assets(m, mode)`` rewrites them for a whole map, plugins included, 
 - ``AssetMode.SERVED``: links under ``/assets/`` that the API serves from the installed files;
 - ``AssetMode.INLINE``: the files' content in the page itself (a standalone file for offline use).
 
-Leaflet, leaflet.markercluster, jQuery and the plugins of the standard controls
-(leaflet.fullscreen, leaflet.locatecontrol, leaflet-measure: the versions folium's plugins name)
-come from npm (``maps/assets/package-lock.json``,
-installed by ``scripts/web-assets`` into ``maps/assets/node_modules``); the heat map script is the
-patched build folium itself ships (its weights fix is in no release of leaflet.heat on npm).
+Leaflet, leaflet.markercluster, jQuery, the plugins of the standard controls
+(leaflet.fullscreen, leaflet.locatecontrol, leaflet-measure) and leaflet-ant-path (the animated
+patrol routes) come from npm at the versions folium's plugins name
+(``maps/assets/package-lock.json``, installed by ``scripts/web-assets`` into
+``maps/assets/node_modules``); the heat map script is the patched build folium itself ships (its
+weights fix is in no release of leaflet.heat on npm).
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ MEASURE_IMAGES = tuple(
     for name in ("cancel", "check", "focus", "rulers", "start", "trash")
     for scale in ("", "_@2X")
 )
+ANTPATH_JS = _npm("leaflet-ant-path/dist/leaflet-ant-path.js")
 HEAT_JS = Asset("folium/leaflet_heat.min.js", FOLIUM_TEMPLATES / "leaflet_heat.min.js")
 
 ASSETS: tuple[Asset, ...] = (
@@ -94,6 +96,7 @@ ASSETS: tuple[Asset, ...] = (
     CLUSTER_CSS,
     CLUSTER_DEFAULT_CSS,
     HEAT_JS,
+    ANTPATH_JS,
     # The standard controls of every page (maps.base.add_controls), with the images their
     # stylesheets refer to.
     FULLSCREEN_JS,
@@ -117,6 +120,7 @@ FOLIUM_NAMES: dict[str, Asset] = {
     "markerclustercss": CLUSTER_CSS,
     "markerclusterdefaultcss": CLUSTER_DEFAULT_CSS,
     "leaflet-heat.js": HEAT_JS,
+    "antpath": ANTPATH_JS,  # the npm build; the CDN's .min.js is minified on the fly from it
     "Control.Fullscreen.js": FULLSCREEN_JS,
     "Control.FullScreen.css": FULLSCREEN_CSS,
     "Control_locate_min_js": LOCATE_JS,

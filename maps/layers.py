@@ -233,6 +233,7 @@ SITE_KINDS: Mapping[str, SiteKind] = {
         "禁止占用区 Keep-clear zones", s.KEEP_CLEAR, s.area_swatch(s.KEEP_CLEAR)
     ),
     "tree": SiteKind("树木 Trees", s.TREE, s.point_swatch(s.TREE), _circle),
+    "shop": SiteKind("商铺 Shops", s.SHOP, s.point_swatch(s.SHOP), _circle),
     "hydrant": SiteKind("消防栓 Hydrants", s.HYDRANT, s.point_swatch(s.HYDRANT), _circle),
     "gate": SiteKind("出入口 Gates", s.GATE, s.gate_swatch(), _gate),
 }

@@ -95,6 +95,14 @@ TREE: Style = {
     "fillColor": "#5aae61",
     "fillOpacity": 0.9,
 }
+SHOP: Style = {
+    "fill": True,
+    "radius": 4,
+    "color": "#54278f",
+    "weight": 1.5,
+    "fillColor": "#9e9ac8",
+    "fillOpacity": 1.0,
+}
 GREEN_AREA: Style = {"color": "#1b7837", "weight": 1, "fillColor": "#74c476", "fillOpacity": 0.5}
 KEEP_CLEAR: Style = {
     "color": "#e31a1c",

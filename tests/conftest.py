@@ -163,3 +163,12 @@ def gridline(connection: Connection, monkeypatch: pytest.MonkeyPatch):
         return result.exit_code, result.stdout, result.stderr
 
     return run
+
+
+@pytest.fixture
+def demo_grids(client: TestClient) -> dict:
+    """Apply an A/B plan to the demo community; grid code -> feature."""
+    code = "330303003001"
+    assert client.post(f"/communities/{code}/assignment-plan/apply").status_code == 200
+    grids = client.get("/grids", params={"community": code, "limit": 100}).json()["features"]
+    return {f["properties"]["code"]: f for f in grids}

@@ -7,6 +7,7 @@ import itertools
 import re
 from collections.abc import Callable
 
+import networkx as nx
 import numpy as np
 import pyproj
 import pytest
@@ -14,6 +15,7 @@ import shapely
 from shapely.geometry import Point, shape
 
 from geo.demo import DemoCommunity, DemoData, generate
+from geo.patrol.network import WalkingNetwork
 
 TODAY = datetime.date(2024, 5, 24)
 GEOD = pyproj.Geod(ellps="WGS84")
@@ -80,7 +82,10 @@ def test_counts_codes_and_names(demo: DemoData, pujiang: DemoCommunity) -> None:
     assert demo.district["properties"] == {"code": "330303", "name": "龙湾区"}
     assert [s["properties"] for s in demo.streets] == [{"code": "330303003", "name": "蒲州街道"}]
     assert pujiang.street_code == "330303003"
+    office = pujiang.community["properties"].pop("office")
     assert pujiang.community["properties"] == {"code": "330303003001", "name": "蒲江社区"}
+    pujiang.community["properties"]["office"] = office
+    assert geom(pujiang.community).contains(shapely.Point(office))
     assert props(pujiang.grids, "code") == [f"{i:02d}" for i in range(1, 22)]
     assert props(pujiang.grids, "name") == [f"蒲江社区第{i:02d}网格" for i in range(1, 22)]
     assert 9 <= len(pujiang.compounds) <= 11
@@ -168,8 +173,8 @@ def check_geometry_types(pujiang: DemoCommunity) -> None:
     assert {f["geometry"]["type"] for f in pujiang.roads} == {"LineString"}
     for f in pujiang.site_features:
         kind = f["properties"]["kind"]
-        expected = "Point" if kind in ("gate", "hydrant", "tree") else "Polygon"
-        assert kind in ("gate", "hydrant", "tree", "green_area", "keep_clear")
+        expected = "Point" if kind in ("gate", "hydrant", "tree", "shop") else "Polygon"
+        assert kind in ("gate", "hydrant", "tree", "shop", "green_area", "keep_clear")
         assert f["geometry"]["type"] == expected
 
 
@@ -280,6 +285,29 @@ def check_site_features(pujiang: DemoCommunity) -> None:
     assert sum(k == "tree" for k, _ in sites) >= 3
 
 
+def check_walking_network(pujiang: DemoCommunity) -> None:
+    """Every road, footpath and gate joins one network; shops face the streets."""
+    lines = [metric(geom(r)) for r in pujiang.roads]
+    network = WalkingNetwork.from_lines(lines)
+    gates = [metric(geom(f)) for f in pujiang.site_features if f["properties"]["kind"] == "gate"]
+    places = network.connect(gates)
+    assert nx.number_connected_components(places.graph) == 1
+    assert max(places.offsets) < 0.01  # each gate is on its access footpath
+    footpaths = [r for r in pujiang.roads if r["properties"]["kind"] == "footpath"]
+    assert len(footpaths) == len(pujiang.compounds) + 1  # an access path each, the perimeter
+    shops = [metric(geom(f)) for f in pujiang.site_features if f["properties"]["kind"] == "shop"]
+    streets = [
+        (metric(geom(r)), r["properties"]["width_m"])
+        for r in pujiang.roads
+        if r["properties"]["kind"] == "street"
+    ]
+    assert len(shops) >= 20
+    for shop in shops:
+        gaps = [line.distance(shop) - width / 2 for line, width in streets]
+        assert any(abs(gap - 5.0) < 0.1 for gap in gaps)  # 5 m from its kerb
+        assert min(gaps) > 4.0  # and off every other street
+
+
 def check_population(pujiang: DemoCommunity) -> None:
     grid_pop = props(pujiang.grids, "population")
     total = sum(grid_pop)
@@ -298,6 +326,7 @@ def check_population(pujiang: DemoCommunity) -> None:
 
 CHECKS = (
     check_workers,
+    check_walking_network,
     check_grids_tile_the_community,
     check_geometry_types,
     check_compounds,

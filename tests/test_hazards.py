@@ -26,14 +26,6 @@ from geo.hazards.lifecycle import TRANSITIONS, check_transition
 DEMO = "330303003001"
 
 
-@pytest.fixture
-def demo_grids(client: TestClient) -> dict:
-    """Apply an A/B plan to the demo community; grid code -> feature."""
-    assert client.post(f"/communities/{DEMO}/assignment-plan/apply").status_code == 200
-    grids = client.get("/grids", params={"community": DEMO, "limit": 100}).json()["features"]
-    return {f["properties"]["code"]: f for f in grids}
-
-
 def report(client: TestClient, lon: float, lat: float, **extra) -> dict:
     body = {
         "category": "blocked_corridor",

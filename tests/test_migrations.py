@@ -23,6 +23,13 @@ GEOMETRY_COLUMNS = {
     ("road", "geom"): "LINESTRING",
     ("site_feature", "geom"): "GEOMETRY",
     ("hazard", "geom"): "POINT",
+    ("community", "office"): "POINT",
+    ("patrol_plan", "start"): "POINT",
+    ("patrol_plan", "finish"): "POINT",
+    ("patrol_plan", "route"): "LINESTRING",
+    ("patrol_plan", "sector"): "MULTIPOLYGON",
+    ("patrol_stop", "geom"): "POINT",
+    ("patrol_track", "geom"): "LINESTRING",
 }
 
 

@@ -2,15 +2,14 @@
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query
 
-from api.deps import SessionDep
-from geo.errors import PayloadTooLarge, UnsupportedMediaType
+from api.deps import RawBodyDep, SessionDep
+from geo.errors import UnsupportedMediaType
 from geo.hazards import bulk
 
 router = APIRouter(tags=["hazards"])
 
-MAX_BYTES = 64_000_000
 """Largest body accepted (about 600,000 CSV rows)."""
 
 FORMATS: dict[str, bulk.Format] = {
@@ -35,17 +34,6 @@ BODY_DOC = {
 }
 
 
-async def raw_body(request: Request) -> bytes:
-    """The request body, refused beyond MAX_BYTES without reading it all."""
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BYTES:
-            raise PayloadTooLarge(f"the file is larger than {MAX_BYTES:,} bytes; split it")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @router.post(
     "/hazards/import",
     status_code=201,
@@ -54,7 +42,7 @@ async def raw_body(request: Request) -> bytes:
 )
 def import_hazards(
     session: SessionDep,
-    body: Annotated[bytes, Depends(raw_body)],
+    body: RawBodyDep,
     format: Annotated[
         Literal["csv", "geojson"] | None,
         Query(description="csv or geojson; by default from the Content-Type"),

@@ -82,7 +82,7 @@ def map_options(settings: Settings) -> MapOptions:
     return {"basemaps": basemaps, "to_gcj02": wgs84_to_gcj02}
 
 
-def _community_feature(session: Session, code: str) -> dict:
+def community_feature(session: Session, code: str) -> dict:
     page = list_features(session, LAYERS["communities"], code=code)
     if not page.features:
         raise NotFound(f"community {code!r} not found")
@@ -93,7 +93,7 @@ def render_community(
     session: Session, settings: Settings, code: str, assets: AssetMode | None = None
 ) -> str:
     """The community map of ``code`` as an HTML document (``assets``: see ``page_html``)."""
-    community = _community_feature(session, code)
+    community = community_feature(session, code)
     layers = {
         name: collect(session, LAYERS[name], code)["features"]
         for name in ("grids", "compounds", "buildings", "roads", "site-features")
@@ -117,7 +117,7 @@ def render_assignments(
     session: Session, settings: Settings, code: str, assets: AssetMode | None = None
 ) -> str:
     """The A/B map of community ``code``: grids by A worker, B in tooltips, pair lines."""
-    community = _community_feature(session, code)
+    community = community_feature(session, code)
     grids = collect(session, LAYERS["grids"], code)["features"]
     _, _, workers, roles = planner_input(session, community_id(session, code), dt.date.today())
     people = {
@@ -147,7 +147,7 @@ def _hazard_features(
     session: Session, code: str, filters: records.Filters | None
 ) -> tuple[dict, list[dict]]:
     """The community feature of ``code`` and its hazards narrowed by ``filters`` (checked)."""
-    community = _community_feature(session, code)
+    community = community_feature(session, code)
     f = filters or records.Filters()
     if f.state is not None and f.state not in {s.value for s in m.HazardState}:
         raise InvalidInput(f"state {f.state!r} unknown")

@@ -39,6 +39,7 @@ SITE_KIND_TITLES = {
     "green_area": "绿地 Green areas",
     "keep_clear": "禁止占用区 Keep-clear zones",
     "tree": "树木 Trees",
+    "shop": "商铺 Shops",
     "hydrant": "消防栓 Hydrants",
     "gate": "出入口 Gates",
 }
