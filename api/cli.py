@@ -56,9 +56,15 @@ def demo_load(
     communities: Annotated[int, typer.Option(min=1, help="communities to generate")] = 1,
     seed: Annotated[int, typer.Option(help="random seed")] = 20240524,
     details: Annotated[bool, typer.Option(help="buildings, roads and site features")] = True,
+    roles: Annotated[
+        bool, typer.Option(help="A/B roles from the planner for the first community")
+    ] = True,
 ) -> None:
-    """Load the demo community (or N generated communities); keeps data already loaded."""
-    from geo import demo
+    """Load the demo community (or N generated communities); keeps data already loaded.
+
+    The first community also gets its A/B roles from the planner (from today), so that
+    hazards are routed and patrols can be planned at once."""
+    from geo import demo, planning
     from geo import seed as seeding
 
     data = demo.generate(communities=communities, seed=seed)
@@ -68,6 +74,10 @@ def demo_load(
             return
         progress = (lambda msg: typer.echo(msg, err=True)) if communities > 1 else (lambda _: None)
         counts = seeding.load(session, data, details=details, progress=progress)
+        if roles:
+            code = data.communities[0].community["properties"]["code"]
+            plan = planning.plan_community(session, code)
+            counts["A/B roles"] = len(planning.apply_plan(session, code, plan.roles).added)
     typer.echo("loaded " + ", ".join(f"{n} {layer}" for layer, n in counts.items() if n))
 
 

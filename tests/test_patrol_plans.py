@@ -219,3 +219,25 @@ def test_village_day_sectors_are_contiguous_balanced_and_cover_the_community(
         assert all(sector.buffer(1e-7).contains(Point(s["lon"], s["lat"])) for s in p["stops"])
         assert p["kind"] == "village_day" and p["worker"] is None
     assert client.get(f"/village-days/{day['id']}").json() == day
+
+
+def test_patrol_map_pages_are_listed_and_served(client: TestClient, demo_grids: dict) -> None:
+    worker, _ = a_role(client, demo_grids)
+    body = plan(client, worker_id=worker)
+    day = client.post(
+        "/village-days",
+        json={"community": DEMO, "date": TODAY.isoformat(), "teams": 2, "time_limit_s": 0.5},
+    ).json()
+    index = client.get("/maps").text
+    assert f'<a href="/maps/patrols/{body["id"]}">' in index
+    assert f'<a href="/maps/village-days/{day["id"]}">' in index
+    assert f"/maps/patrols/{body['id']}/track" not in index
+    page = client.get(f"/maps/patrols/{body['id']}")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "/assets/leaflet-ant-path" in page.text
+    assert page.text.count('"className": "gridline-stop"') == len(body["stops"])
+    missing = client.get(f"/maps/patrols/{body['id']}/track")
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == f"patrol plan {body['id']} has no track yet"
+    assert client.get(f"/maps/village-days/{day['id']}").status_code == 200
+    assert client.get("/maps/village-days/99999").status_code == 404

@@ -453,4 +453,43 @@ def maps_index(session: SessionDep) -> HTMLResponse:
         '<h1>地图 Maps</h1><p><a href="/">Gridline</a></p>'
         f"<h2>城市地图 City maps</h2><ul>{''.join(cities) or '<li>no districts yet'}</ul>"
         f"<h2>社区地图 Community maps</h2><ul>{items or '<li>no communities yet'}</ul>"
+        f"<h2>巡查 Patrols (latest {PATROLS_LISTED})</h2><ul>{_patrol_items(session)}</ul>"
     )
+
+
+PATROLS_LISTED = 20
+
+
+def _patrol_items(session: Session) -> str:
+    """Links to the latest patrol plans (and their tracks) and village days."""
+    plans = session.execute(
+        select(m.PatrolPlan.id, m.PatrolPlan.day, m.Worker.name, m.PatrolPlan.village_day_id)
+        .outerjoin(m.Worker, m.Worker.id == m.PatrolPlan.worker_id)
+        .order_by(m.PatrolPlan.id.desc())
+        .limit(PATROLS_LISTED)
+    ).all()
+    tracked = set(
+        session.scalars(
+            select(m.PatrolTrack.plan_id).where(m.PatrolTrack.plan_id.in_([p[0] for p in plans]))
+        )
+    )
+    items, days = [], set()
+    for plan_id, day, worker, village_day in plans:
+        if village_day is not None:
+            if village_day not in days:
+                days.add(village_day)
+                items.append(
+                    f'<li><a href="/maps/village-days/{village_day}">巡查日 Village day '
+                    f"{village_day}</a> ({day})"
+                )
+            continue
+        track = (
+            f' · <a href="/maps/patrols/{plan_id}/track">轨迹 Track</a>'
+            if plan_id in tracked
+            else ""
+        )
+        items.append(
+            f'<li><a href="/maps/patrols/{plan_id}">巡查计划 Plan {plan_id}</a>: '
+            f"{escape(worker or '')} ({day}){track}"
+        )
+    return "".join(items) or "<li>no patrol plans yet"
