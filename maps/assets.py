@@ -8,9 +8,10 @@ pairs. ``use_assets(m, mode)`` rewrites them for a whole map, plugins included, 
 - ``AssetMode.INLINE``: the files' content in the page itself (a standalone file for offline use).
 
 Leaflet, leaflet.markercluster, jQuery, the plugins of the standard controls
-(leaflet.fullscreen, leaflet.locatecontrol, leaflet-measure) and leaflet-ant-path (the animated
-patrol routes) come from npm at the versions folium's plugins name
-(``maps/assets/package-lock.json``, installed by ``scripts/web-assets`` into
+(leaflet.fullscreen, leaflet.locatecontrol, leaflet-measure), leaflet-ant-path (the animated
+patrol routes) and leaflet.sync (the synchronised panes of ``folium.plugins.DualMap``) come from
+npm at the versions folium's plugins name (leaflet.sync: its latest release, DualMap names none;
+``maps/assets/package-lock.json``, installed by ``scripts/web-assets`` into
 ``maps/assets/node_modules``); the heat map script is the patched build folium itself ships (its
 weights fix is in no release of leaflet.heat on npm).
 """
@@ -82,6 +83,7 @@ MEASURE_IMAGES = tuple(
     for scale in ("", "_@2X")
 )
 ANTPATH_JS = _npm("leaflet-ant-path/dist/leaflet-ant-path.js")
+SYNC_JS = _npm("leaflet.sync/L.Map.Sync.js")
 HEAT_JS = Asset("folium/leaflet_heat.min.js", FOLIUM_TEMPLATES / "leaflet_heat.min.js")
 
 ASSETS: tuple[Asset, ...] = (
@@ -97,6 +99,7 @@ ASSETS: tuple[Asset, ...] = (
     CLUSTER_DEFAULT_CSS,
     HEAT_JS,
     ANTPATH_JS,
+    SYNC_JS,
     # The standard controls of every page (maps.base.add_controls), with the images their
     # stylesheets refer to.
     FULLSCREEN_JS,
@@ -121,6 +124,7 @@ FOLIUM_NAMES: dict[str, Asset] = {
     "markerclusterdefaultcss": CLUSTER_DEFAULT_CSS,
     "leaflet-heat.js": HEAT_JS,
     "antpath": ANTPATH_JS,  # the npm build; the CDN's .min.js is minified on the fly from it
+    "Leaflet.Sync": SYNC_JS,
     "Control.Fullscreen.js": FULLSCREEN_JS,
     "Control.FullScreen.css": FULLSCREEN_CSS,
     "Control_locate_min_js": LOCATE_JS,
@@ -170,16 +174,17 @@ def _elements(element: Element) -> Iterator[Element]:
         yield from _elements(child)
 
 
-def use_assets(m: folium.Map, mode: AssetMode) -> list[Asset]:
-    """Point every script and stylesheet of ``m`` and its plugins to ``mode``; the files used.
+def use_assets(m: Element, mode: AssetMode) -> list[Asset]:
+    """Point every script and stylesheet of ``m``'s page (its maps, plugins included: both of a
+    ``DualMap``) to ``mode``; the files used.
 
     Idempotent, and may be called again with another mode. Raises ``ValueError`` for a folium
     element needing a file Gridline does not serve, ``MissingAssets`` to inline missing files.
     """
-    elements = list(_elements(m))
     figure = m.get_root()
     if not isinstance(figure, Figure):
         raise ValueError("the map is not in a Figure")
+    elements = list(_elements(figure))
     figure.header._children.pop(_HEADER_KEY, None)
     figure.html._children.pop(_NOTICE_KEY, None)
     mixins = [e for e in elements if isinstance(e, JSCSSMixin)]
