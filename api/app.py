@@ -26,6 +26,8 @@ from api.routes import (
     locate,
     maps,
     open311,
+    parking,
+    parking_maps,
     patrol_maps,
     patrols,
     workers,
@@ -80,8 +82,10 @@ def create_app() -> FastAPI:
     app.include_router(hazards.router)
     app.include_router(open311.router)
     app.include_router(patrols.router)
+    app.include_router(parking.router)
     app.include_router(maps.router)
     app.include_router(patrol_maps.router)
+    app.include_router(parking_maps.router)
     app.mount(URL_PREFIX, AssetFiles(), name="assets")
     if missing_assets():
         log.warning("the map pages' scripts are not installed: %s", INSTALL_HINT)

@@ -639,6 +639,211 @@ def map_village_day(
     write_map(render, f"map of village day {day_id}", output, basemap)
 
 
+# --- gridline parking: layouts for old compounds (issue 7) ---------------------------------
+
+parking_app = typer.Typer(no_args_is_help=True, help="Parking layouts of compounds.")
+app.add_typer(parking_app, name="parking")
+
+
+def _params(values: list[str] | None):
+    """ParkingParams from KEY=VALUE options (values in JSON, else text)."""
+    from pydantic import ValidationError
+
+    from geo.parking.model import ParkingParams
+
+    given: dict[str, object] = {}
+    for item in values or []:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            fail(f"--param {item!r}: expected KEY=VALUE")
+        try:
+            given[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            given[key.strip()] = raw
+    try:
+        return ParkingParams.model_validate(given)
+    except ValidationError as exc:
+        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+
+
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param", help="a parameter, e.g. hydrant_clearance_m=6 or kinds='[\"parallel\"]'"
+    ),
+]
+
+
+def _echo_totals(prefix: str, totals: dict) -> None:
+    kinds = ", ".join(f"{k} {n}" for k, n in totals["by_kind"].items() if n)
+    typer.echo(
+        f"{prefix}: {totals['stalls']} stalls ({kinds}), {totals['accessible']} accessible, "
+        f"{totals['nonmotor_capacity']} e-bikes in {totals['bays']} bays, "
+        f"{totals['painted_m']:.1f} m painted ({totals['nonmotor_lines_m']:.1f} m non-motor)"
+    )
+
+
+@parking_app.command("generate")
+def parking_generate(
+    compound_id: int,
+    param: ParamOption = None,
+    note: Annotated[str | None, typer.Option(help="a note kept with the version")] = None,
+) -> None:
+    """Generate a layout for COMPOUND_ID and keep it as its next draft version."""
+    from geo.parking import service, store
+
+    params = _params(param)
+    try:
+        with transaction() as session:
+            row = service.generate_version(session, compound_id, params, note)
+            body = store.layout_dict(session, row)
+    except GridlineError as exc:
+        fail(str(exc))
+    _echo_totals(f"compound {compound_id} version {body['version']}", body["totals"])
+    for v in body["violations"]:
+        typer.echo(f"  violation: {v['message']}")
+
+
+@parking_app.command("list")
+def parking_list(compound_id: int) -> None:
+    """The layout versions of COMPOUND_ID."""
+    from geo.parking import store
+
+    try:
+        with transaction() as session:
+            rows = [store.summary_dict(session, r) for r in store.list_rows(session, compound_id)]
+    except GridlineError as exc:
+        fail(str(exc))
+    for r in rows:
+        _echo_totals(f"v{r['version']} {r['status']} ({r['origin']})", r["totals"])
+
+
+@parking_app.command("check")
+def parking_check(
+    compound_id: int,
+    path: Annotated[Path, typer.Argument(exists=True, help="GeoJSON of stall polygons")],
+    param: ParamOption = None,
+    gcj02: Annotated[bool, typer.Option("--gcj02", help="coordinates are GCJ-02")] = False,
+) -> None:
+    """Check a hand-drawn layout against COMPOUND_ID; exit 1 when it breaks a rule."""
+    from geo.parking import service
+
+    try:
+        collection = json.loads(path.read_text(encoding="utf-8"))
+        with transaction() as session:
+            result = service.check_layout(
+                session, compound_id, collection, _params(param), "gcj02" if gcj02 else "wgs84"
+            )
+    except json.JSONDecodeError as exc:
+        fail(f"{path}: not JSON ({exc})")
+    except GridlineError as exc:
+        fail(str(exc))
+    for v in result["violations"]:
+        typer.echo(f"{v['rule']}: {v['message']}")
+    typer.echo(f"{result['stalls']} stalls, {len(result['violations'])} violations")
+    if result["violations"]:
+        raise typer.Exit(1)
+
+
+@parking_app.command("status")
+def parking_status(
+    compound_id: int,
+    version: int,
+    status: Annotated[str, typer.Argument(help="draft, approved or painted")],
+) -> None:
+    """Set the status of a layout version."""
+    from geo.parking import store
+
+    if status not in ("draft", "approved", "painted"):
+        fail(f"status {status!r}: use draft, approved or painted")
+    try:
+        with transaction() as session:
+            store.set_status(session, store.get_row(session, compound_id, version), status)
+    except GridlineError as exc:
+        fail(str(exc))
+    typer.echo(f"compound {compound_id} version {version}: {status}")
+
+
+@parking_app.command("compare")
+def parking_compare(compound_id: int, a: int, b: int) -> None:
+    """Compare versions A and B of COMPOUND_ID."""
+    from geo.parking import store
+
+    try:
+        with transaction() as session:
+            result = store.compare(
+                session,
+                store.get_row(session, compound_id, a),
+                store.get_row(session, compound_id, b),
+            )
+    except GridlineError as exc:
+        fail(str(exc))
+    echo_json(result)
+
+
+@parking_app.command("export")
+def parking_export(
+    compound_id: int,
+    version: int,
+    output: Annotated[Path, typer.Option("-o", "--output", help=".geojson, .dxf or .svg")],
+) -> None:
+    """Write a layout for the painting crew: GeoJSON (WGS84), DXF (metres) or SVG (1:500)."""
+    fmt = output.suffix.lower().lstrip(".")
+    if fmt not in ("geojson", "dxf", "svg"):
+        fail(f"{output}: the name must end in .geojson, .dxf or .svg")
+    from api.routes.parking import export_layout
+
+    try:
+        with transaction() as session:
+            response = export_layout(session, compound_id, version, format=fmt)
+    except GridlineError as exc:
+        fail(str(exc))
+    output.write_bytes(response.body)
+    typer.echo(f"version {version} of compound {compound_id} written to {output}")
+
+
+@parking_app.command("summary")
+def parking_summary(community: str) -> None:
+    """The community's parking layouts: compounds, car spaces, metres of non-motor lines."""
+    from geo.parking import store
+
+    try:
+        with transaction() as session:
+            result = store.community_summary(session, community)
+    except GridlineError as exc:
+        fail(str(exc))
+    typer.echo(
+        f"{community}: {result['compounds']} compounds, {result['stalls']} car spaces, "
+        f"{result['nonmotor_lines_m']:.1f} m of non-motor-vehicle lines"
+    )
+    for layout in result["layouts"]:
+        _echo_totals(
+            f"  {layout['compound']['name']} v{layout['version']} {layout['status']}",
+            layout["totals"],
+        )
+
+
+@map_app.command("parking")
+def map_parking(
+    compound_id: int,
+    version: int,
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")],
+    before: Annotated[
+        int | None, typer.Option(help="an earlier version: both side by side")
+    ] = None,
+    basemap: BasemapOption = None,
+) -> None:
+    """Write the map of layout VERSION of COMPOUND_ID (with --before: two versions)."""
+    from api.routes.parking_maps import render_compare, render_layout
+
+    def render(session, settings, assets):
+        if before is not None:
+            return render_compare(session, settings, compound_id, before, version, assets)
+        return render_layout(session, settings, compound_id, version, assets)
+
+    write_map(render, f"parking map of compound {compound_id}", output, basemap)
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",

@@ -590,3 +590,81 @@ class Inspection(Base):
     track_id: Mapped[int | None] = mapped_column(
         ForeignKey("patrol_track.id", ondelete="SET NULL"), index=True
     )
+
+
+class LayoutStatus(enum.StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"
+    PAINTED = "painted"
+
+
+class ParkingLayout(Base):
+    """One version of a compound's parking layout, with its parameters and totals."""
+
+    __tablename__ = "parking_layout"
+    __table_args__ = (
+        Index("ix_parking_layout_compound_id_version", "compound_id", "version", unique=True),
+        Index("ix_parking_layout_aisles", "aisles", postgresql_using="gist"),
+        CheckConstraint("aisles IS NULL OR ST_IsValid(aisles)", name="aisles_valid"),
+        CheckConstraint("version > 0", name="version_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    compound_id: Mapped[int] = mapped_column(ForeignKey("compound.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    status: Mapped[LayoutStatus] = mapped_column(_enum(LayoutStatus, "layout_status"))
+    origin: Mapped[str] = mapped_column(String(16))
+    """generated or imported."""
+    params: Mapped[dict] = mapped_column(JSONB)
+    totals: Mapped[dict] = mapped_column(JSONB)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+    aisles = mapped_column(Geometry("MULTIPOLYGON", srid=4326, spatial_index=False))
+
+
+class ParkingStall(Base):
+    """A car stall of a layout: polygon, painted lines, the edge it opens onto."""
+
+    __tablename__ = "parking_stall"
+    __table_args__ = (
+        *spatial("parking_stall"),
+        Index("ix_parking_stall_layout_id_number", "layout_id", "number", unique=True),
+        Index("ix_parking_stall_lines", "lines", postgresql_using="gist"),
+        Index("ix_parking_stall_front", "front", postgresql_using="gist"),
+        CheckConstraint("lines IS NULL OR ST_IsValid(lines)", name="lines_valid"),
+        CheckConstraint("front IS NULL OR ST_IsValid(front)", name="front_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    layout_id: Mapped[int] = mapped_column(ForeignKey("parking_layout.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(24))
+    angle: Mapped[float] = mapped_column(Float)
+    accessible: Mapped[bool]
+    source: Mapped[str] = mapped_column(String(200))
+    geom = geometry_column("POLYGON")
+    lines = mapped_column(Geometry("MULTILINESTRING", srid=4326, spatial_index=False))
+    front = mapped_column(Geometry("LINESTRING", srid=4326, spatial_index=False))
+
+
+class ParkingBay(Base):
+    """A non-motor-vehicle bay of a layout, with its capacity and painted outline."""
+
+    __tablename__ = "parking_bay"
+    __table_args__ = (
+        *spatial("parking_bay"),
+        Index("ix_parking_bay_layout_id", "layout_id"),
+        Index("ix_parking_bay_lines", "lines", postgresql_using="gist"),
+        CheckConstraint("lines IS NULL OR ST_IsValid(lines)", name="lines_valid"),
+        CheckConstraint("capacity > 0", name="capacity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    layout_id: Mapped[int] = mapped_column(ForeignKey("parking_layout.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16))
+    capacity: Mapped[int]
+    geom = geometry_column("POLYGON")
+    lines = mapped_column(Geometry("MULTILINESTRING", srid=4326, spatial_index=False))

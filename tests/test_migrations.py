@@ -30,6 +30,12 @@ GEOMETRY_COLUMNS = {
     ("patrol_plan", "sector"): "MULTIPOLYGON",
     ("patrol_stop", "geom"): "POINT",
     ("patrol_track", "geom"): "LINESTRING",
+    ("parking_layout", "aisles"): "MULTIPOLYGON",
+    ("parking_stall", "geom"): "POLYGON",
+    ("parking_stall", "lines"): "MULTILINESTRING",
+    ("parking_stall", "front"): "LINESTRING",
+    ("parking_bay", "geom"): "POLYGON",
+    ("parking_bay", "lines"): "MULTILINESTRING",
 }
 
 

@@ -92,15 +92,20 @@ def _carriageways(roads: Iterable[Road]) -> list[Polygon]:
     return _polygons(shapely.unary_union([carriageway(r) for r in roads]))
 
 
+EXTENT_ROAD_M = 10.0
+
+
 def _extent(layout: Layout, site: Site) -> tuple[float, float, float, float]:
-    """Bounds (min x, min y, max x, max y) of everything drawn."""
+    """Bounds (min x, min y, max x, max y) of everything drawn, roads only near the compound
+    (an access road may run far out of it)."""
+    near = site.boundary.buffer(EXTENT_ROAD_M)
     geoms: list[BaseGeometry] = [
         site.boundary,
         *site.buildings,
         *site.green,
         *site.hydrants,
         *site.gates,
-        *(carriageway(r) for r in site.roads),
+        *(carriageway(r).intersection(near) for r in site.roads),
         *layout.aisles,
         *(s.polygon for s in layout.stalls),
         *(b.polygon for b in layout.bays),

@@ -45,7 +45,8 @@ def _pockets(
     site: Site, params: ParkingParams, taken: list[Stall]
 ) -> tuple[list[Stall], list[Polygon]]:
     """Pocket layouts in each open area touching a gate-connected carriageway; an aisle may
-    run over a carriageway only where the road is as wide as the aisle."""
+    run over a carriageway only where the road is as wide as the aisle (and not a fire lane,
+    unless ``park_along_fire_lanes``)."""
     if StallKind.PERPENDICULAR not in params.kinds:
         return [], []
     reach = reachable_carriageway(site)
@@ -54,7 +55,11 @@ def _pockets(
     aisle = params.aisle_m[StallKind.PERPENDICULAR]
     wide = (
         shapely.union_all(
-            [carriageway(r) for r in drivable_roads(site) if r.width_m >= aisle - 1e-9]
+            [
+                carriageway(r)
+                for r in drivable_roads(site)
+                if r.width_m >= aisle - 1e-9 and (params.park_along_fire_lanes or not r.fire_lane)
+            ]
         )
         .intersection(reach)
         .difference(shapely.union_all([s.polygon for s in taken]))
@@ -120,13 +125,29 @@ class Generated:
     pocket: int
 
 
-def generate(site: Site, params: ParkingParams) -> Generated:
-    """The layout of ``site``: kerb stalls first (cheapest ground), then pockets, then
-    accessible stalls and non-motor bays; stalls and bays numbered from 1."""
-    blocker = Blocker([obstacles(site, params), _outside(site)])
-    kerb = kerb_stalls(site, params, blocker)
+def _kerb_first(site: Site, params: ParkingParams) -> tuple[list[Stall], list[Polygon]]:
+    kerb = kerb_stalls(site, params, Blocker([obstacles(site, params), _outside(site)]))
     pocket, aisles = _pockets(site, params, kerb)
-    stalls = _accessible(kerb + pocket, site, params)
+    return kerb + pocket, aisles
+
+
+def _pockets_first(site: Site, params: ParkingParams) -> tuple[list[Stall], list[Polygon]]:
+    pocket, aisles = _pockets(site, params, [])
+    blocker = Blocker(
+        [obstacles(site, params), _outside(site), *(s.polygon for s in pocket), *aisles]
+    )
+    return kerb_stalls(site, params, blocker, pocket) + pocket, aisles
+
+
+def generate(site: Site, params: ParkingParams) -> Generated:
+    """The layout of ``site``, the better of two orders: kerb stalls first (the cheapest
+    ground) then pockets in what is left, or pockets first (their aisles may then reach the
+    road where kerb stalls would have walled them off) then kerb stalls around them; then
+    accessible stalls and non-motor bays. Stalls and bays are numbered from 1."""
+    stalls, aisles = max(
+        (_kerb_first(site, params), _pockets_first(site, params)), key=lambda r: len(r[0])
+    )
+    stalls = _accessible(stalls, site, params)
     cars = [s.polygon for s in stalls]
     bay_blocker = Blocker(
         [obstacles(site, params), _outside(site), *cars, *aisles]

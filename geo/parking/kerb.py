@@ -8,16 +8,18 @@ hydrant, gate and entrance clearances, fire-lane corridors, crossing roads and s
 placed) each take as many stalls as fit. The pair of options for the two sides that gives the
 most stalls while the carriageway left is at least the widest aisle the chosen kinds need (and
 the fire-lane clear width on a fire lane) wins; ties keep more carriageway.
-Roads are taken longest first, their pieces in order.
+Roads are taken longest first, their pieces in order; fire lanes only when
+``park_along_fire_lanes``.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
 import shapely
-from shapely.geometry import LineString, box
+from shapely.geometry import LineString, Point, box
 
 from geo.parking.model import ParkingParams, Road, Site, Stall, StallKind
 from geo.parking.rows import fill
@@ -77,11 +79,13 @@ def _required(road: Road, left: Option, right: Option, params: ParkingParams) ->
     return max(needed, default=0.0)
 
 
-def _best(road: Road, lefts: list[Option], rights: list[Option], params: ParkingParams):
+def _best(
+    road: Road, lefts: list[Option], rights: list[Option], params: ParkingParams, floor: float
+):
     best, score = (NONE, NONE), (-1, -1.0)
     for left, right in itertools.product(lefts, rights):
         remaining = road.width_m - left.taken(params) - right.taken(params)
-        if remaining + 1e-9 < _required(road, left, right, params):
+        if remaining + 1e-9 < max(floor, _required(road, left, right, params)):
             continue
         candidate = (len(left.stalls) + len(right.stalls), remaining)
         if candidate > score:
@@ -89,9 +93,29 @@ def _best(road: Road, lefts: list[Option], rights: list[Option], params: Parking
     return best
 
 
-def kerb_stalls(site: Site, params: ParkingParams, blocker: Blocker) -> list[Stall]:
-    """Stalls along every drivable road inside the compound; ``blocker`` gets them added."""
-    roads = sorted(drivable_roads(site), key=lambda r: -r.line.length)
+def _probe(stall: Stall) -> Point:
+    """Half a metre out from the middle of the stall's front: where its car drives."""
+    front = stall.front
+    mid = front.interpolate(0.5, normalized=True)
+    (x1, y1), (x2, y2) = front.coords[0], front.coords[-1]
+    length = math.hypot(x2 - x1, y2 - y1) or 1.0
+    nx, ny = (y1 - y2) / length, (x2 - x1) / length
+    centre = stall.polygon.centroid
+    if nx * (mid.x - centre.x) + ny * (mid.y - centre.y) < 0:
+        nx, ny = -nx, -ny
+    return Point(mid.x + 0.5 * nx, mid.y + 0.5 * ny)
+
+
+def kerb_stalls(
+    site: Site, params: ParkingParams, blocker: Blocker, facing: list[Stall] = ()
+) -> list[Stall]:
+    """Stalls along every drivable road inside the compound; ``blocker`` gets them added.
+    Stalls already placed that open onto a road (``facing``) keep their aisle width there."""
+    probes = [(_probe(s), params.aisle_m[s.kind]) for s in facing if s.front is not None]
+    roads = sorted(
+        (r for r in drivable_roads(site) if params.park_along_fire_lanes or not r.fire_lane),
+        key=lambda r: -r.line.length,
+    )
     placed: list[Stall] = []
     for road in roads:
         crossing = [
@@ -111,9 +135,10 @@ def kerb_stalls(site: Site, params: ParkingParams, blocker: Blocker) -> list[Sta
                 own = frame.to_world(box(0, -road.width_m / 2, length, road.width_m / 2))
                 rest = carriageway(road).difference(own.buffer(0.01))
                 local.add([rest])
+                floor = max((need for p, need in probes if own.intersects(p)), default=0.0)
                 lefts = _options(road, frame, length, 1, local, params, label)
                 rights = _options(road, frame, length, -1, local, params, label)
-                left, right = _best(road, lefts, rights, params)
+                left, right = _best(road, lefts, rights, params, floor)
                 chosen = left.stalls + right.stalls
                 local.add([s.polygon for s in chosen])
                 blocker.add([s.polygon for s in chosen])

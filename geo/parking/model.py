@@ -61,6 +61,9 @@ class ParkingParams(BaseModel):
     """Stall kinds the generator may use."""
     fire_lane_clear_m: float = Field(4.0, gt=0)
     """A fire lane keeps this clear width along its centre line: no stall in it."""
+    park_along_fire_lanes: bool = False
+    """Whether stalls may open onto a fire lane (beside it, or on it where it stays clear);
+    by default a fire lane is never a parking aisle."""
     hydrant_clearance_m: float = Field(5.0, ge=0)
     gate_clearance_m: float = Field(8.0, ge=0)
     entrance_clearance_m: float = Field(2.0, ge=0)
