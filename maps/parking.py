@@ -52,6 +52,7 @@ from maps.layers import (
     geojson_layer,
     site_feature_layers,
 )
+from maps.values import number
 
 Draw = Callable[[Sequence[dict]], list[dict]]
 Bounds = tuple[float, float, float, float]
@@ -194,30 +195,25 @@ def _props(feature: dict) -> dict:
     return feature.get("properties") or {}
 
 
-def _number(value: object) -> float | None:
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    return float(value) if is_number else None
-
-
 def _count(value: object) -> str:
-    n = _number(value)
+    n = number(value)
     return MISSING if n is None else f"{n:g}"
 
 
 def _metres(value: object) -> str:
-    n = _number(value)
+    n = number(value)
     return MISSING if n is None else f"{n:.1f} m"
 
 
 def _share(value: object) -> str:
-    n = _number(value)
+    n = number(value)
     return MISSING if n is None else f"{n:.0%}"
 
 
 def _change(before: object, after: object, fmt: Callable[[object], str] = _count) -> str:
     """``before → after (+d)``; the difference only when both are numbers."""
     shown = f"{fmt(before)} → {fmt(after)}"
-    a, b = _number(before), _number(after)
+    a, b = number(before), number(after)
     if a is None or b is None:
         return shown
     if a == b:
@@ -299,7 +295,7 @@ def _buffered(features: Sequence[dict], half_widths: Sequence[float]) -> list[di
 
 def _road_width(road: dict) -> float:
     props = _props(road)
-    width = _number(props.get("width_m"))
+    width = number(props.get("width_m"))
     if width is not None and width > 0:
         return width
     return ROAD_WIDTHS_M.get(props.get("kind"), OTHER_ROAD_WIDTH_M)
@@ -521,7 +517,7 @@ def stall_layer(stalls: Sequence[dict]) -> Overlay:
 
 def bay_layer(bays: Sequence[dict]) -> Overlay:
     """Non-motor bays with their kind and capacity."""
-    capacity = sum(_number(_props(b).get("capacity")) or 0 for b in bays)
+    capacity = sum(number(_props(b).get("capacity")) or 0 for b in bays)
     row = f"{len(bays)} 处 bays · 容量 capacity {capacity:g}"
     layer = Overlay(
         f"非机动车位 Non-motor bays ({len(bays)})", [LegendItem(s.area_swatch(BAY), row)]
@@ -538,7 +534,7 @@ def bay_layer(bays: Sequence[dict]) -> Overlay:
 
 def paint_layer(drawn: Drawn, totals: dict) -> Overlay:
     """The painted lines: stalls' white, bays' yellow (lengths from the totals)."""
-    painted, nonmotor = _number(totals.get("painted_m")), _number(totals.get("nonmotor_lines_m"))
+    painted, nonmotor = number(totals.get("painted_m")), number(totals.get("nonmotor_lines_m"))
     stall_m = painted - nonmotor if painted is not None and nonmotor is not None else None
     legend = [
         LegendItem(_paint_swatch(STALL_LINES), f"车位线 Stall lines {_metres(stall_m)}"),
@@ -636,7 +632,7 @@ def _kind_rows(by_kind: dict, fmt: Callable[[str], str]) -> list[LegendItem]:
     return [
         LegendItem(s.area_swatch(stall_style(STALL_COLORS[kind])), f"{label} {fmt(kind)}")
         for kind, label in STALL_KINDS.items()
-        if _number(by_kind.get(kind))
+        if number(by_kind.get(kind))
     ]
 
 

@@ -48,6 +48,7 @@ from maps.layers import (
     community_outline_layer,
     geojson_layer,
 )
+from maps.values import number
 
 Draw = Callable[[Sequence[dict]], list[dict]]
 
@@ -139,28 +140,23 @@ def _hhmm(value: object) -> str:
         return str(value)
 
 
-def _number(value: object) -> float | None:
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    return float(value) if is_number else None
-
-
 def _km(metres: object) -> str:
-    m = _number(metres)
+    m = number(metres)
     return MISSING if m is None else f"{m / 1000:.2f} km"
 
 
 def _metres(metres: object) -> str:
-    m = _number(metres)
+    m = number(metres)
     return MISSING if m is None else f"{m:.0f} m"
 
 
 def _minutes(seconds: object) -> str:
-    sec = _number(seconds)
+    sec = number(seconds)
     return MISSING if sec is None else f"{sec / 60:.0f} min"
 
 
 def _duration(seconds: object) -> str:
-    sec = _number(seconds)
+    sec = number(seconds)
     if sec is None:
         return MISSING
     hours, minutes = divmod(round(sec / 60), 60)
@@ -440,7 +436,7 @@ def _straight_note(plan: dict) -> str | None:
     legs = network.get("straight_legs") or 0
     if legs <= 0:
         return None
-    metres = _number(network.get("straight_m")) or 0.0
+    metres = number(network.get("straight_m")) or 0.0
     return f"含直线段 {legs} 段 {metres:.0f} m（无路网）Straight-line legs, no network: {legs}"
 
 
@@ -621,8 +617,8 @@ def track_stop_layers(plan: dict, track: dict) -> tuple[list[Overlay], tuple[int
 
 
 def _coverage_text(coverage: dict) -> str:
-    share = _number(coverage.get("share"))
-    within = _number(coverage.get("within_m"))
+    share = number(coverage.get("share"))
+    within = number(coverage.get("within_m"))
     return (
         f"路网覆盖 Coverage {MISSING if share is None else f'{share:.0%}'}"
         f" ({_km(coverage.get('walked_m'))} / {_km(coverage.get('network_m'))}"
@@ -633,7 +629,7 @@ def _coverage_text(coverage: dict) -> str:
 def track_line_layers(plan: dict, track: dict) -> list[Overlay]:
     """Covered network (thick green, under), planned route (faint), walked line, gaps."""
     coverage = track.get("coverage") or {}
-    share = _number(coverage.get("share"))
+    share = number(coverage.get("share"))
     title = "已覆盖路网 Covered network" + ("" if share is None else f" ({share:.0%})")
     covered = Overlay(title, [LegendItem(s.line_swatch(COVERED))])
     if coverage.get("covered"):
@@ -751,7 +747,7 @@ def village_day_heading(village_day: dict, community: dict) -> Overlay:
     """A legend-only block: the community, date, teams, stops and distance in all."""
     plans = village_day.get("plans") or ()
     stops = sum(1 for p in plans for st in p.get("stops") or () if _fitted(st))
-    metres = sum(_number(p.get("distance_m")) or 0.0 for p in plans)
+    metres = sum(number(p.get("distance_m")) or 0.0 for p in plans)
     name = (community.get("properties") or {}).get("name") or village_day.get("community")
     title = f"巡查日 Village day · {name or MISSING} · {village_day.get('date') or MISSING}"
     row = f"{len(plans)} 组 teams · {stops} 个点 stops · {_km(metres)}"
