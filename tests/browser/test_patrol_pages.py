@@ -73,6 +73,7 @@ def test_plan_page_numbers_every_planned_stop_along_the_route(
     fitted = [s for s in plan["stops"] if s["seq"] is not None]
     numbers = page.page.locator(".gridline-stop div").all_inner_texts()
     assert sorted(int(n) for n in numbers if n) == [s["seq"] for s in fitted]
+    page.page.wait_for_function("!document.querySelector('.leaflet-zoom-anim')")
     first = page.page.locator(".gridline-stop div", has_text=re.compile(r"^1$"))
     box = first.bounding_box()
     assert box is not None
