@@ -10,6 +10,7 @@ from psycopg import errors as pg_errors
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from geo.errors import (
+    BadRequest,
     Conflict,
     FeaturesRejected,
     GridlineError,
@@ -26,6 +27,7 @@ log = logging.getLogger("gridline.api")
 STATUS: dict[type[GridlineError], int] = {
     NotFound: 404,
     InvalidInput: 422,
+    BadRequest: 400,
     Conflict: 409,
     PreconditionFailed: 412,
     PreconditionRequired: 428,

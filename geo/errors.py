@@ -17,6 +17,10 @@ class InvalidInput(GridlineError):
     """Input that cannot be accepted as given (422)."""
 
 
+class BadRequest(InvalidInput):
+    """A query parameter that cannot be understood, where a standard asks for 400 (OGC API)."""
+
+
 class Conflict(GridlineError):
     """The request clashes with the current state, e.g. a duplicate code (409)."""
 

@@ -1,0 +1,1 @@
+"""OGC API Features: collections, items, CQL2 filters."""
