@@ -25,11 +25,13 @@ from api.routes import (
     hazards,
     locate,
     maps,
+    ogc,
     open311,
     parking,
     parking_maps,
     patrol_maps,
     patrols,
+    tiles,
     workers,
 )
 from geo import models as m
@@ -86,6 +88,8 @@ def create_app() -> FastAPI:
     app.include_router(maps.router)
     app.include_router(patrol_maps.router)
     app.include_router(parking_maps.router)
+    app.include_router(ogc.router)
+    app.include_router(tiles.router)
     app.mount(URL_PREFIX, AssetFiles(), name="assets")
     if missing_assets():
         log.warning("the map pages' scripts are not installed: %s", INSTALL_HINT)
