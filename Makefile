@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test setup lint bench-locate clean browser
+.PHONY: demo test setup lint bench-locate clean browser gis-clients
 
 $(STAMP): pyproject.toml scripts/python-env
 	scripts/python-env $(VENV)
@@ -33,7 +33,11 @@ demo: setup
 browser:
 	@scripts/browser
 
-test: $(STAMP) $(ASSETS_STAMP) browser
+# GDAL's ogrinfo for the OGC API client tests; likewise skipped when it cannot be installed.
+gis-clients:
+	@scripts/gis-clients
+
+test: $(STAMP) $(ASSETS_STAMP) browser gis-clients
 	@url=$$(scripts/local-postgis gridline_test) && \
 	export GRIDLINE_TEST_DATABASE_URL="$${GRIDLINE_TEST_DATABASE_URL:-$$url}" && \
 	$(BIN)/ruff check --no-cache . && $(BIN)/ruff format --no-cache --check . && $(BIN)/pytest $(PYTEST_ARGS)

@@ -8,16 +8,8 @@ browser download. Every request to a host other than 127.0.0.1 is aborted and re
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -30,12 +22,12 @@ from tests.browser.harness import (
     CHROMIUM_ARGS,
     HERE,
     LOCAL_HOSTS,
-    ROOT,
     VIEWPORT,
     Server,
     Tab,
     chromium_missing_reason,
 )
+from tests.live import serve_api
 
 if TYPE_CHECKING:
     from playwright.sync_api import (
@@ -46,9 +38,6 @@ if TYPE_CHECKING:
         Response,
         Route,
     )
-
-SERVER_START_S = 30.0
-UVICORN = (sys.executable, "-m", "uvicorn", "api.app:app")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -61,68 +50,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 # --- the server ----------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _server_env(database_url: str) -> dict[str, str]:
-    """The test process's environment without Gridline settings, on the test database."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("GRIDLINE_") and k != "DATABASE_URL"
-    }
-    env["DATABASE_URL"] = database_url
-    return env
-
-
-def _wait_until_healthy(process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"uvicorn exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(
-        f"uvicorn did not answer /health in {SERVER_START_S:g} s:\n{log.read_text()}"
-    )
-
-
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
-
-
-@contextmanager
-def serve_api(database_url: str, log: Path, **env: str) -> Iterator[Server]:
-    """``uvicorn api.app:app`` on a free port of 127.0.0.1 against ``database_url``, with the
-    extra settings ``env``; its output goes to ``log``; stopped on exit."""
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*UVICORN, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            cwd=ROOT,
-            env={**_server_env(database_url), **env},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_healthy(process, base_url, log)
-        yield Server(base_url, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tests.live import Server
+
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
@@ -57,17 +59,6 @@ def chromium_missing_reason() -> str | None:
     except ImportError:
         return "the playwright package is missing: pip install -e '.[dev]'"
     return None
-
-
-@dataclass(frozen=True)
-class Server:
-    """The API served over HTTP for the browser."""
-
-    base_url: str
-    log: Path
-
-    def url(self, path: str) -> str:
-        return self.base_url + path
 
 
 @dataclass
