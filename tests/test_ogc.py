@@ -34,7 +34,7 @@ def test_landing_page_and_conformance(client: TestClient) -> None:
     assert links["data"].endswith("/ogc/collections")
     assert client.get(urlsplit(links["service-desc"]).path).status_code == 200
     classes = get(client, "/ogc/conformance")["conformsTo"]
-    for part in ("core", "geojson", "oas30"):
+    for part in ("core", "geojson"):
         assert f"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/{part}" in classes
     assert "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text" in classes
 

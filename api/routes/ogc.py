@@ -1,5 +1,6 @@
-"""OGC API - Features (Part 1 Core, GeoJSON, OpenAPI 3.0; Part 3 filtering with basic CQL2
-text and S_INTERSECTS) under ``/ogc``, for QGIS, GDAL and other GIS clients.
+"""OGC API - Features (Part 1 Core and GeoJSON; Part 3 filtering with basic CQL2 text and
+S_INTERSECTS) under ``/ogc``, for QGIS, GDAL and other GIS clients. The API definition is
+FastAPI's OpenAPI 3.1 document (so the OpenAPI 3.0 conformance class is not claimed).
 
 Items default to ``DEFAULT_LIMIT`` features a page and at most ``GRIDLINE_PAGE_SIZE_MAX``
 (a larger limit is reduced to it, as the standard allows); coordinates are CRS84 lon/lat.
@@ -28,7 +29,6 @@ GEOJSON = "application/geo+json"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
@@ -67,7 +67,7 @@ def landing(request: Request) -> JSONResponse:
                 {"rel": "self", "type": "application/json", "title": "this document", "href": base},
                 {
                     "rel": "service-desc",
-                    "type": "application/vnd.oai.openapi+json;version=3.0",
+                    "type": "application/vnd.oai.openapi+json;version=3.1",
                     "title": "the API definition",
                     "href": f"{root}/openapi.json",
                 },
