@@ -165,3 +165,54 @@ def test_vector_tiles_decode_to_the_grids_of_the_tile(
     assert meta["tilejson"] == "3.0.0" and meta["tiles"][0].endswith("/tiles/grids/{z}/{x}/{y}.mvt")
     assert meta["vector_layers"][0]["fields"]["code"] == "String"
     assert "reporter" not in get(client, "/tiles/hazards.json")["vector_layers"][0]["fields"]
+
+
+def filtered(client: TestClient, cql: str, status: int = 200) -> dict:
+    response = client.get("/ogc/collections/grids/items", params={"filter": cql, "limit": 100})
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def codes(body: dict) -> list[str]:
+    return sorted(f["properties"]["code"] for f in body["features"])
+
+
+def test_cql2_filters_select_the_right_grids(client: TestClient, connection: Connection) -> None:
+    assert codes(filtered(client, "code = '05'")) == ["05"]
+    expected = connection.execute(
+        text(
+            "SELECT array_agg(code ORDER BY code) FROM grid WHERE valid_to IS NULL "
+            "AND households > 300 AND code IN ('01', '02', '03')"
+        )
+    ).scalar_one()
+    assert codes(filtered(client, "households > 300 AND code IN ('01','02','03')")) == expected
+    point = connection.execute(
+        text(
+            "SELECT code FROM grid WHERE valid_to IS NULL AND "
+            "ST_Contains(geom, ST_SetSRID(ST_MakePoint(120.72375, 27.96815), 4326))"
+        )
+    ).scalar_one()
+    hit = filtered(client, "S_INTERSECTS(geometry, POINT(120.72375 27.96815))")
+    assert codes(hit) == [point]
+    assert codes(filtered(client, "NOT (code <> '07') OR name LIKE '%第08%'")) == ["07", "08"]
+
+
+def test_hostile_cql2_is_refused_and_changes_nothing(
+    client: TestClient, connection: Connection
+) -> None:
+    def grids() -> int:
+        return connection.execute(text("SELECT count(*) FROM grid")).scalar_one()
+
+    before = grids()
+    injected = filtered(client, "name = 'x''; DROP TABLE grid; --'")
+    assert injected["numberMatched"] == 0
+    cases = {
+        "owner = 'x'": "unknown property 'owner'",
+        "lower(name) = 'x'": "function lower",
+        "S_INTERSECTS(geometry, POLYGON((1 2, 3 4)))": "invalid WKT",
+        "code = '05' AND (": "unexpected end",
+    }
+    for cql, reason in cases.items():
+        detail = filtered(client, cql, 400)["detail"]
+        assert reason in detail, (cql, detail)
+    assert grids() == before

@@ -8,17 +8,8 @@ data: no reporter, no contact, no description (free text may name people), no as
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
-ColumnType = Literal["text", "number", "integer", "boolean", "date", "timestamp", "geometry"]
-
-
-@dataclass(frozen=True)
-class Column:
-    """A queryable: a trusted SQL expression and its type."""
-
-    sql: str
-    type: ColumnType
+from geo.ogc.cql2 import Column
 
 
 @dataclass(frozen=True)

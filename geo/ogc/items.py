@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from geo.errors import InvalidInput, NotFound
 from geo.ogc.collections import Collection
+from geo.ogc.cql2 import compile_filter
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,6 @@ def _condition(collection: Collection, query: Query) -> tuple[str, dict[str, Any
             parts.append(f"{column} <= :t1")
             params["t1"] = end
     if query.filter:
-        from geo.ogc.cql2 import compile_filter
-
         sql, bound = compile_filter(query.filter, collection.queryables)
         parts.append(f"({sql})")
         params.update(bound)
