@@ -32,6 +32,7 @@ from api.routes import (
     patrol_maps,
     patrols,
     tiles,
+    topology,
     workers,
 )
 from geo import models as m
@@ -88,6 +89,7 @@ def create_app() -> FastAPI:
     app.include_router(maps.router)
     app.include_router(patrol_maps.router)
     app.include_router(parking_maps.router)
+    app.include_router(topology.router)
     app.include_router(ogc.router)
     app.include_router(tiles.router)
     app.mount(URL_PREFIX, AssetFiles(), name="assets")

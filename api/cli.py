@@ -844,6 +844,163 @@ def map_parking(
     write_map(render, f"parking map of compound {compound_id}", output, basemap)
 
 
+# --- gridline topology: gaps, overlaps and the rest among a community's grids -------------
+
+topology_app = typer.Typer(no_args_is_help=True, help="Gaps, overlaps and their repair.")
+app.add_typer(topology_app, name="topology")
+
+SliverOption = Annotated[
+    float | None,
+    typer.Option("--sliver-m2", min=0, help="smaller pieces are slivers (default: setting)"),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="the full report as JSON")]
+
+
+def _problem_lines(report: dict) -> list[str]:
+    """One line per problem of a ``geo.topology.check`` report."""
+
+    def grids(found: list[dict]) -> str:
+        return ", ".join(
+            f"{g['code']} ({g['shared_m']:.1f} m)" if "shared_m" in g else g["code"] for g in found
+        )
+
+    lines = [
+        f"gap {p['area_m2']:,.2f} m², touching {grids(p['grids']) or 'no grid'}"
+        for p in report["gaps"]
+    ]
+    lines += [f"overlap {p['area_m2']:,.2f} m² of {grids(p['grids'])}" for p in report["overlaps"]]
+    lines += [
+        f"sliver ({p['kind']}) {p['area_m2']:,.4f} m² of {grids(p['grids']) or 'no grid'}"
+        for p in report["slivers"]
+    ]
+    lines += [f"grid {p['code']} sticks out by {p['area_m2']:,.2f} m²" for p in report["outside"]]
+    lines += [f"grid {p['code']} is in {p['parts']} parts" for p in report["not_contiguous"]]
+    lines += [
+        f"grid {p['code']} has {p['holes']} hole(s), {p['area_m2']:,.2f} m²"
+        for p in report["holes"]
+    ]
+    return lines
+
+
+def _echo_report(report: dict) -> None:
+    problems = _problem_lines(report)
+    summary = f"{len(problems)} problem(s)" if problems else "no problems"
+    typer.echo(f"community {report['community']}: {report['grids']} grids, {summary}")
+    for line in problems:
+        typer.echo(f"  {line}")
+
+
+@topology_app.command("check")
+def topology_check(code: str, sliver_m2: SliverOption = None, as_json: JsonOption = False) -> None:
+    """Check the current grids of community CODE; exit 1 when there is a problem."""
+    from geo import topology
+
+    try:
+        with transaction() as session:
+            report = topology.check(session, code, sliver_m2=sliver_m2)
+    except GridlineError as exc:
+        fail(str(exc))
+    if as_json:
+        echo_json(report)
+    else:
+        _echo_report(report)
+    if not report["ok"]:
+        raise typer.Exit(1)
+
+
+@topology_app.command("check-all")
+def topology_check_all(
+    within: Annotated[str | None, typer.Option(help="a district or street code")] = None,
+    sliver_m2: SliverOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check every community (or those of a district or street) at once; exit 1 on problems."""
+    from geo import topology
+
+    try:
+        with transaction() as session:
+            result = topology.check_all(session, within=within, sliver_m2=sliver_m2)
+    except GridlineError as exc:
+        fail(str(exc))
+    if as_json:
+        echo_json(result)
+    else:
+        counts = ", ".join(f"{n} {name}" for name, n in result["counts"].items() if n)
+        typer.echo(
+            f"{result['communities']} communities, {result['grids']} grids checked in "
+            f"{result['seconds']:.2f} s: {result['communities_with_problems']} with problems"
+            + (f" ({counts})" if counts else "")
+        )
+        for report in result["problems"]:
+            _echo_report(report)
+    if result["problems"]:
+        raise typer.Exit(1)
+
+
+@topology_app.command("repair")
+def topology_repair(
+    code: str,
+    apply: Annotated[bool, typer.Option("--apply", help="write the changed grids")] = False,
+    snap_m: Annotated[
+        float, typer.Option("--snap-m", min=0, max=10, help="snap vertices this close (m)")
+    ] = 0.5,
+    as_json: JsonOption = False,
+) -> None:
+    """Propose the repair of gaps and overlaps of community CODE; --apply writes it.
+
+    Each changed grid gets a new version from today; its old boundary stays in its history."""
+    from geo import topology
+
+    try:
+        with transaction() as session:
+            run = topology.apply_repair if apply else topology.propose_repair
+            result = run(session, code, snap_m=snap_m)
+    except GridlineError as exc:
+        fail(str(exc))
+    if as_json:
+        echo_json(result)
+        return
+    for gap in result["gaps"]:
+        to = gap["to"]
+        where = f"to {to['code']} (sharing {to['shared_m']:.1f} m)" if to else "nowhere"
+        typer.echo(f"gap {gap['area_m2']:,.2f} m² goes {where}")
+    for overlap in result["overlaps"]:
+        cut = ", ".join(g["code"] for g in overlap["cut_from"])
+        typer.echo(
+            f"overlap {overlap['area_m2']:,.2f} m² stays in {overlap['kept_by']['code']},"
+            f" cut from {cut}"
+        )
+    for change in result["changes"]:
+        typer.echo(
+            f"grid {change['code']}: +{change['gained_m2']:,.2f} m², -{change['lost_m2']:,.2f} m²"
+        )
+    if result["blocked"]:
+        typer.echo(f"cannot be applied: {result['blocked']}")
+    if result["remaining"] is not None:
+        typer.echo("after the repair:")
+        _echo_report(result["remaining"])
+    if result["applied"]:
+        typer.echo(f"applied: {len(result['changes'])} grid(s) redrawn from today")
+    elif result["changes"] and not result["blocked"]:
+        typer.echo("nothing written: --apply to write it")
+
+
+@map_app.command("topology")
+def map_topology(
+    code: str,
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write")],
+    sliver_m2: SliverOption = None,
+    basemap: BasemapOption = None,
+) -> None:
+    """Write the map of the topology problems of community CODE as a standalone HTML file."""
+    from api.routes.topology import render_topology
+
+    def render(session, settings, assets):
+        return render_topology(session, settings, code, assets, sliver_m2=sliver_m2)
+
+    write_map(render, f"topology map of community {code}", output, basemap)
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",

@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     self_hosted_assets: bool = True
     """Map pages load Leaflet and its plugins from the service (``/assets/``), not public CDNs."""
 
+    # --- grid topology checks (geo.topology) ---
+    sliver_m2: float = Field(1.0, ge=0)
+    """Gaps, overlaps and parts outside smaller than this (m²) are reported apart, as slivers."""
+
     @field_validator("basemaps", mode="before")
     @classmethod
     def _split_basemaps(cls, value: object) -> object:
