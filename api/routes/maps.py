@@ -39,6 +39,7 @@ MAP_PAGES: tuple[tuple[str, str], ...] = (
     ("社区地图 Community map", "/maps/communities/{code}"),
     ("AB角地图 A/B roles map", "/maps/communities/{code}/assignments"),
     ("隐患地图 Hazard map", "/maps/communities/{code}/hazards"),
+    ("拓扑检查 Topology", "/maps/communities/{code}/topology"),
 )
 """Every map page of a community: its title and path (``{code}``: the community code)."""
 
