@@ -40,6 +40,8 @@ gis-clients:
 test: $(STAMP) $(ASSETS_STAMP) browser gis-clients
 	@url=$$(scripts/local-postgis gridline_test) && \
 	export GRIDLINE_TEST_DATABASE_URL="$${GRIDLINE_TEST_DATABASE_URL:-$$url}" && \
+	restore=$$(scripts/local-postgis gridline_test_restore) && \
+	export GRIDLINE_RESTORE_TEST_DATABASE_URL="$${GRIDLINE_RESTORE_TEST_DATABASE_URL:-$$restore}" && \
 	$(BIN)/ruff check --no-cache . && $(BIN)/ruff format --no-cache --check . && $(BIN)/pytest $(PYTEST_ARGS)
 
 bench-locate: $(STAMP)

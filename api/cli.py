@@ -51,6 +51,36 @@ def db_upgrade(revision: str = "head") -> None:
     typer.echo(f"database at {revision}")
 
 
+@db_app.command("backup")
+def db_backup(path: Annotated[Path, typer.Argument(help="the file to write")]) -> None:
+    """Dump the whole database (pg_dump custom format) to PATH."""
+    from geo.backup import backup
+
+    try:
+        size = backup(get_settings().database_url, path)
+    except GridlineError as exc:
+        fail(str(exc))
+    typer.echo(f"database written to {path} ({size:,} bytes)")
+
+
+@db_app.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="a file written by gridline db backup")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="drop what the database holds first")
+    ] = False,
+) -> None:
+    """Load a backup into the database, in one transaction (an empty database unless
+    --replace)."""
+    from geo.backup import restore
+
+    try:
+        restore(get_settings().database_url, path, replace=replace)
+    except GridlineError as exc:
+        fail(str(exc))
+    typer.echo(f"database restored from {path}")
+
+
 @demo_app.command("load")
 def demo_load(
     communities: Annotated[int, typer.Option(min=1, help="communities to generate")] = 1,
