@@ -7,6 +7,7 @@ from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import SessionDep
+from geo.models import ParkingLayout
 from geo.parking import service, store
 from geo.parking.drawings import layout_dxf, site_plan_svg
 from geo.parking.model import ParkingParams
@@ -50,7 +51,7 @@ class StatusIn(BaseModel):
     note: str | None = Field(None, max_length=2000)
 
 
-def _created(response: Response, session: SessionDep, row) -> dict[str, Any]:
+def _created(response: Response, session: SessionDep, row: ParkingLayout) -> dict[str, Any]:
     path = f"/compounds/{row.compound_id}/parking-layouts/{row.version}"
     response.headers["Location"] = path
     return store.layout_dict(session, row)

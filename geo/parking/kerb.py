@@ -81,7 +81,7 @@ def _required(road: Road, left: Option, right: Option, params: ParkingParams) ->
 
 def _best(
     road: Road, lefts: list[Option], rights: list[Option], params: ParkingParams, floor: float
-):
+) -> tuple[Option, Option]:
     best, score = (NONE, NONE), (-1, -1.0)
     for left, right in itertools.product(lefts, rights):
         remaining = road.width_m - left.taken(params) - right.taken(params)

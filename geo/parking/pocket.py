@@ -26,7 +26,7 @@ from shapely.geometry import Polygon, box
 from shapely.geometry.base import BaseGeometry
 
 from geo.parking.model import ParkingParams, Stall, StallKind
-from geo.parking.rows import fits, row
+from geo.parking.rows import ToWorld, fits, row
 from geo.parking.zones import GRID_M, Interval, band_free, intersect
 
 STEP_M = 0.25
@@ -169,7 +169,9 @@ class _Stack:
     def mods(self) -> list[Module]:
         return modules(self.params)
 
-    def build(self, module: Module, k: int, to_world, label: str) -> tuple[list[Stall], Polygon]:
+    def build(
+        self, module: Module, k: int, to_world: ToWorld, label: str
+    ) -> tuple[list[Stall], Polygon]:
         """The stalls and the aisle (the part inside the area) of ``module`` at ys[k]."""
         stalls: list[Stall] = []
         pitch = self.params.pitch(KIND)

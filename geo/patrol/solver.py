@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-PRIORITIES = range(1, 6)
 START, FINISH = 0, 1
 
 
