@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -68,7 +69,20 @@ def bbox(
     west, south, east, north = values
     if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
         raise InvalidInput(f"bbox {bbox!r}: not min_lon,min_lat,max_lon,max_lat in range")
+    km2 = bbox_km2(west, south, east, north)
+    limit = get_settings().max_bbox_km2
+    if km2 > limit:
+        raise InvalidInput(
+            f"bbox {bbox!r} covers {km2:,.0f} km², more than GRIDLINE_MAX_BBOX_KM2 = {limit:,.0f}"
+        )
     return values
+
+
+def bbox_km2(west: float, south: float, east: float, north: float) -> float:
+    """Area of a lon/lat box in km² on a sphere of the Earth's mean radius."""
+    radius = 6371.0088
+    band = abs(math.sin(math.radians(north)) - math.sin(math.radians(south)))
+    return radius**2 * math.radians(east - west) * band
 
 
 BboxDep = Annotated[tuple[float, float, float, float] | None, Depends(bbox)]

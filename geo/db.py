@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     )
     statement_timeout_ms: int = Field(5000, gt=0)
     page_size_max: int = Field(1000, gt=0)
+    max_vertices: int = Field(100_000, gt=0)
+    """Most vertices one geometry may have (a larger one is refused with 422)."""
+    max_import_features: int = Field(200_000, gt=0)
+    """Most features one import may hold (a larger one is refused with 413: split it)."""
+    max_bbox_km2: float = Field(10_000.0, gt=0)
+    """Largest area a list query's bbox may cover (a larger one is refused with 422)."""
     service_area: tuple[float, float, float, float] = (73.0, 3.0, 136.0, 54.0)
     """lon/lat box inside which all data must lie (default: China); guards against bad CRS."""
     containment_tolerance_m2: float = Field(1.0, ge=0)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from geo import crs as gcrs
 from geo.db import get_settings
-from geo.errors import FeatureProblem, FeaturesRejected, InvalidInput
+from geo.errors import FeatureProblem, FeaturesRejected, InvalidInput, PayloadTooLarge
 from geo.features import Transform, insert, prepare
 from geo.layers import Layer
 
@@ -124,6 +124,12 @@ def import_features(
     """Check and insert every feature of ``source``; the ids written, or FeaturesRejected."""
     if not source.features and not source.problems:
         raise InvalidInput("no features to import")
+    limit = get_settings().max_import_features
+    if len(source.features) > limit:
+        raise PayloadTooLarge(
+            f"{len(source.features):,} features are more than one import may hold "
+            f"(GRIDLINE_MAX_IMPORT_FEATURES = {limit:,}); split the file"
+        )
     transform = make_transform(source_crs or source.crs, from_gcj02)
     area = get_settings().service_area
     try:

@@ -23,6 +23,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
+from geo.db import get_settings
 from geo.errors import InvalidInput
 
 GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
@@ -155,8 +156,15 @@ def finish(geom: BaseGeometry, geometry_type: str) -> BaseGeometry:
     """Coerce to the layer's geometry type, require OGC validity and orient rings (RFC 7946).
 
     ``geometry_type`` is the column type: POINT, MULTIPOINT, LINESTRING, POLYGON, MULTIPOLYGON,
-    or GEOMETRY (any of point/polygon, checked by the layer).
+    or GEOMETRY (any of point/polygon, checked by the layer). More than
+    ``GRIDLINE_MAX_VERTICES`` vertices are refused.
     """
+    limit = get_settings().max_vertices
+    vertices = shapely.get_num_coordinates(geom)
+    if vertices > limit:
+        raise InvalidInput(
+            f"geometry has {vertices:,} vertices, more than GRIDLINE_MAX_VERTICES = {limit:,}"
+        )
     geom = _coerce(geom, geometry_type)
     if not geom.is_valid:
         raise InvalidInput(f"invalid geometry: {shapely.is_valid_reason(geom)}")
