@@ -20,12 +20,15 @@ $(ASSETS_STAMP): maps/assets/package.json maps/assets/package-lock.json scripts/
 	scripts/web-assets
 	touch $@
 
+# make demo runs in demo mode: the documented demo secret and accounts (README) are accepted.
 setup: $(STAMP) $(ASSETS_STAMP)
 	@url=$$(scripts/local-postgis gridline) && export DATABASE_URL="$${DATABASE_URL:-$$url}" && \
+	export GRIDLINE_MODE="$${GRIDLINE_MODE:-demo}" && \
 	$(BIN)/gridline db upgrade && $(BIN)/gridline demo load
 
 demo: setup
 	@url=$$(scripts/local-postgis gridline) && export DATABASE_URL="$${DATABASE_URL:-$$url}" && \
+	export GRIDLINE_MODE="$${GRIDLINE_MODE:-demo}" && \
 	echo "Gridline on http://$(HOST):$(PORT)/  (API docs /docs, map /maps/communities/330303003001)" && \
 	exec $(BIN)/gridline serve --host $(HOST) --port $(PORT)
 

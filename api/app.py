@@ -8,16 +8,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from html import escape
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from api import errors
+from api.auth import RateLimiter, RequestIdMiddleware, current_principal
 from api.deps import SessionDep
 from api.readpool import make_pool, pooled_locator
 from api.routes import (
+    accounts,
     assignments,
     features,
     hazard_import,
@@ -36,7 +39,8 @@ from api.routes import (
     workers,
 )
 from geo import models as m
-from geo.db import get_settings
+from geo.accounts import default_secrets
+from geo.db import get_settings, transaction
 from maps.assets import BY_PATH, INSTALL_HINT, URL_PREFIX, missing_assets
 
 DESCRIPTION = """Community grid governance (网格化管理) on PostGIS: grids and the
@@ -59,8 +63,28 @@ class AssetFiles(StaticFiles):
         return str(asset.source), os.stat(asset.source)
 
 
+def refuse_default_secrets() -> None:
+    """Outside demo and test mode, refuse to run with a default secret or password."""
+    settings = get_settings()
+    if settings.mode != "production":
+        return
+    try:
+        with transaction() as session:
+            problems = default_secrets(settings, session)
+    except SQLAlchemyError as exc:  # the database may come later; the other checks still hold
+        log.warning("cannot check the accounts for demo passwords: %s", exc.__class__.__name__)
+        problems = default_secrets(settings, None)
+    if problems:
+        raise RuntimeError(
+            "Gridline refuses to start in production mode with default secrets: "
+            + "; ".join(problems)
+            + " (set GRIDLINE_MODE=demo for a local demo)"
+        )
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    refuse_default_secrets()
     pool = make_pool(get_settings())
     await pool.open()
     app.state.locator = pooled_locator(pool)
@@ -73,25 +97,32 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     app = FastAPI(title="Gridline", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
+    app.state.rate_limiter = RateLimiter()
     # FeatureCollections and map data compress about 7:1; level 5 keeps the CPU cost small.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)
-    app.include_router(locate.router)
-    for router in features.routers:
-        app.include_router(router)
-    app.include_router(workers.router)
-    app.include_router(assignments.router)
-    app.include_router(hazard_import.router)
-    app.include_router(hazard_reports.router)
-    app.include_router(hazards.router)
-    app.include_router(open311.router)
-    app.include_router(patrols.router)
-    app.include_router(parking.router)
-    app.include_router(maps.router)
-    app.include_router(patrol_maps.router)
-    app.include_router(parking_maps.router)
-    app.include_router(topology.router)
-    app.include_router(ogc.router)
-    app.include_router(tiles.router)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(accounts.public)
+    signed_in = [Depends(current_principal)]
+    for router in [
+        accounts.router,
+        locate.router,
+        *features.routers,
+        workers.router,
+        assignments.router,
+        hazard_import.router,
+        hazard_reports.router,
+        hazards.router,
+        open311.router,
+        patrols.router,
+        parking.router,
+        maps.router,
+        patrol_maps.router,
+        parking_maps.router,
+        topology.router,
+        ogc.router,
+        tiles.router,
+    ]:
+        app.include_router(router, dependencies=signed_in)
     app.mount(URL_PREFIX, AssetFiles(), name="assets")
     if missing_assets():
         log.warning("the map pages' scripts are not installed: %s", INSTALL_HINT)
@@ -101,7 +132,7 @@ def create_app() -> FastAPI:
         session.execute(text("SELECT 1"))
         return {"status": "ok", "database": "ok"}
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False, dependencies=signed_in)
     def index(session: SessionDep) -> HTMLResponse:
         rows = session.execute(select(m.Community.code, m.Community.name).order_by("code"))
         items = "".join(

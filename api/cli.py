@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from geo.db import get_settings, transaction
+from geo import db
+from geo.db import get_settings
 from geo.errors import FeaturesRejected, GridlineError
 
 if TYPE_CHECKING:
@@ -25,6 +28,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(assign_app, name="assign")
 app.add_typer(demo_app, name="demo")
 app.add_typer(map_app, name="map")
+user_app = typer.Typer(no_args_is_help=True, help="Accounts that sign in to the API.")
+app.add_typer(user_app, name="user")
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,6 +37,21 @@ ROOT = Path(__file__).resolve().parents[1]
 def fail(message: str) -> None:
     typer.echo(f"gridline: {message}", err=True)
     raise typer.Exit(1)
+
+
+def open_transaction():
+    """The database transaction the CLI works in (the tests substitute theirs)."""
+    return db.transaction()
+
+
+@contextmanager
+def transaction() -> Iterator:
+    """A transaction whose writes the audit log attributes to ``cli:<OS user>``."""
+    from geo import audit
+
+    with open_transaction() as session:
+        audit.tag(session, audit.cli_actor(), "cli")
+        yield session
 
 
 def alembic_config():
@@ -98,17 +118,142 @@ def demo_load(
     from geo import seed as seeding
 
     data = demo.generate(communities=communities, seed=seed)
+    code = data.communities[0].community["properties"]["code"]
     with transaction() as session:
         if seeding.is_loaded(session, data):
             typer.echo("demo data already loaded; kept as it is")
-            return
-        progress = (lambda msg: typer.echo(msg, err=True)) if communities > 1 else (lambda _: None)
-        counts = seeding.load(session, data, details=details, progress=progress)
-        if roles:
-            code = data.communities[0].community["properties"]["code"]
-            plan = planning.plan_community(session, code)
-            counts["A/B roles"] = len(planning.apply_plan(session, code, plan.roles).added)
-    typer.echo("loaded " + ", ".join(f"{n} {layer}" for layer, n in counts.items() if n))
+            counts = {}
+        else:
+            progress = (
+                (lambda msg: typer.echo(msg, err=True)) if communities > 1 else (lambda _: None)
+            )
+            counts = seeding.load(session, data, details=details, progress=progress)
+            if roles:
+                plan = planning.plan_community(session, code)
+                counts["A/B roles"] = len(planning.apply_plan(session, code, plan.roles).added)
+        counts["demo accounts"] = len(_demo_accounts(session, code))
+    if any(counts.values()):
+        typer.echo("loaded " + ", ".join(f"{n} {layer}" for layer, n in counts.items() if n))
+
+
+def _demo_accounts(session, code: str) -> list[str]:
+    """One account per role with the documented passwords, in demo and test mode only."""
+    from geo.accounts import DEMO_PASSWORDS, create_demo_accounts
+
+    settings = get_settings()
+    if settings.mode == "production":
+        typer.echo(
+            "no demo accounts in production mode (GRIDLINE_MODE): add accounts with"
+            " gridline user add",
+            err=True,
+        )
+        return []
+    added = create_demo_accounts(session, settings, code)
+    for name in added:
+        typer.echo(f"demo account {name} / {DEMO_PASSWORDS[name]} (local use only)", err=True)
+    return added
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin, street, office, leader, worker or viewer")],
+    street: Annotated[str | None, typer.Option(help="street code (street, viewer)")] = None,
+    community: Annotated[
+        str | None, typer.Option(help="community code (office, leader, viewer)")
+    ] = None,
+    worker: Annotated[int | None, typer.Option(help="worker id (worker, leader)")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(help="the password (default: asked for; or GRIDLINE_NEW_PASSWORD)"),
+    ] = None,
+) -> None:
+    """Add an account that signs in to the API."""
+    import os
+
+    from geo import accounts
+    from geo.models import AccountRole
+
+    try:
+        chosen = AccountRole(role)
+    except ValueError:
+        fail(f"role {role!r}: one of {', '.join(r.value for r in AccountRole)}")
+    secret = password or os.environ.get("GRIDLINE_NEW_PASSWORD")
+    if secret is None:
+        secret = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        with transaction() as session:
+            account = accounts.create(
+                session,
+                get_settings(),
+                username,
+                secret,
+                chosen,
+                street=street,
+                community=community,
+                worker_id=worker,
+            )
+            echo_json(accounts.describe(account, session))
+    except GridlineError as exc:
+        fail(str(exc))
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """Every account (never the password hashes)."""
+    from sqlalchemy import select
+
+    from geo import accounts
+    from geo.models import Account
+
+    with transaction() as session:
+        rows = session.scalars(select(Account).order_by(Account.username))
+        echo_json([accounts.describe(a, session) for a in rows])
+
+
+@user_app.command("passwd")
+def user_passwd(
+    username: str,
+    password: Annotated[str | None, typer.Option(help="default: asked for")] = None,
+) -> None:
+    """Change an account's password (its tokens stop working)."""
+    from geo import accounts
+
+    secret = password or typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    try:
+        with transaction() as session:
+            accounts.set_password(session, get_settings(), accounts.find(session, username), secret)
+    except GridlineError as exc:
+        fail(str(exc))
+    typer.echo(f"password of {username} changed; its tokens are revoked")
+
+
+@user_app.command("disable")
+def user_disable(username: str) -> None:
+    """Disable an account and revoke its tokens (history and audit rows stay)."""
+    from geo import accounts
+
+    try:
+        with transaction() as session:
+            account = accounts.find(session, username)
+            account.active = False
+            accounts.revoke_all(session, account)
+    except GridlineError as exc:
+        fail(str(exc))
+    typer.echo(f"{username} disabled")
+
+
+@user_app.command("revoke")
+def user_revoke(username: str) -> None:
+    """Revoke every token issued so far to an account."""
+    from geo import accounts
+
+    try:
+        with transaction() as session:
+            accounts.revoke_all(session, accounts.find(session, username))
+    except GridlineError as exc:
+        fail(str(exc))
+    typer.echo(f"tokens of {username} revoked")
 
 
 @app.command("import")
@@ -1036,8 +1181,15 @@ def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
 ) -> None:
-    """Serve the API and the maps."""
+    """Serve the API and the maps (refused in production mode with default secrets)."""
     import uvicorn
+
+    from api.app import refuse_default_secrets
+
+    try:
+        refuse_default_secrets()
+    except RuntimeError as exc:
+        fail(str(exc))
 
     uvicorn.run("api.app:app", host=host, port=port)
 

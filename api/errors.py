@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import math
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from psycopg import errors as pg_errors
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -13,12 +15,15 @@ from geo.errors import (
     BadRequest,
     Conflict,
     FeaturesRejected,
+    Forbidden,
     GridlineError,
     InvalidInput,
     NotFound,
     PayloadTooLarge,
     PreconditionFailed,
     PreconditionRequired,
+    TooManyRequests,
+    Unauthorized,
     UnsupportedMediaType,
 )
 
@@ -26,6 +31,9 @@ log = logging.getLogger("gridline.api")
 
 STATUS: dict[type[GridlineError], int] = {
     NotFound: 404,
+    Unauthorized: 401,
+    Forbidden: 403,
+    TooManyRequests: 429,
     InvalidInput: 422,
     BadRequest: 400,
     Conflict: 409,
@@ -43,13 +51,25 @@ def _status(exc: GridlineError) -> int:
     return 400
 
 
-async def domain_error(request: Request, exc: GridlineError) -> JSONResponse:
+async def domain_error(request: Request, exc: GridlineError) -> Response:
+    if (
+        isinstance(exc, Unauthorized)
+        and request.method == "GET"
+        and "text/html" in request.headers.get("accept", "")
+    ):  # a browser opening a map page: to the sign-in form, and back
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
     body: dict = {"detail": str(exc)}
     if isinstance(exc, FeaturesRejected):
         body["problems"] = [
             {"index": p.index, "label": p.label, "reason": p.reason} for p in exc.problems
         ]
-    return JSONResponse(body, status_code=_status(exc))
+    headers: dict[str, str] = {}
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_s)))
+    return JSONResponse(body, status_code=_status(exc), headers=headers)
 
 
 async def database_error(request: Request, exc: DBAPIError | pg_errors.Error) -> JSONResponse:

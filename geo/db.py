@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
@@ -29,6 +29,17 @@ class Settings(BaseSettings):
         DEFAULT_DATABASE_URL,
         validation_alias=AliasChoices("DATABASE_URL", "GRIDLINE_DATABASE_URL"),
     )
+    mode: Literal["production", "demo", "test"] = "production"
+    """demo and test accept the documented demo secret and passwords; production refuses to
+    start with any default secret (see ``geo.accounts.default_secrets``)."""
+    secret_key: SecretStr | None = None
+    """Signs the access tokens (HS256): at least 32 characters, required in production."""
+    token_ttl_minutes: int = Field(480, gt=0)
+    """Lifetime of an access token (default a working day)."""
+    write_rate_per_minute: float = Field(300.0, gt=0)
+    """Writes (POST/PUT/PATCH/DELETE) one account may make per minute, on average ..."""
+    write_burst: int = Field(60, gt=0)
+    """... and at once after being idle (token bucket); more get 429 with Retry-After."""
     statement_timeout_ms: int = Field(5000, gt=0)
     page_size_max: int = Field(1000, gt=0)
     max_vertices: int = Field(100_000, gt=0)

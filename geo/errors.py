@@ -13,6 +13,22 @@ class NotFound(GridlineError):
     """A referenced object does not exist (404)."""
 
 
+class Unauthorized(GridlineError):
+    """No credentials, or credentials that are wrong, expired or revoked (401)."""
+
+
+class Forbidden(GridlineError):
+    """The account is known but its role may not do this (403)."""
+
+
+class TooManyRequests(GridlineError):
+    """The account wrote faster than its rate limit allows (429)."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class InvalidInput(GridlineError):
     """Input that cannot be accepted as given (422)."""
 

@@ -12,6 +12,7 @@ import enum
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Date,
     DateTime,
@@ -668,3 +669,94 @@ class ParkingBay(Base):
     capacity: Mapped[int]
     geom = geometry_column("POLYGON")
     lines = mapped_column(Geometry("MULTILINESTRING", srid=4326, spatial_index=False))
+
+
+class AccountRole(enum.StrEnum):
+    """What an account may do, and where (its scope)."""
+
+    ADMIN = "admin"
+    """Everything, everywhere."""
+    STREET = "street"
+    """A street office (街道): its street's communities."""
+    OFFICE = "office"
+    """A community office (社区): its community."""
+    LEADER = "leader"
+    """A grid leader (网格长): its community's hazards, cases and patrols."""
+    WORKER = "worker"
+    """A grid worker (网格员): the grids where they hold the A or B role today."""
+    VIEWER = "viewer"
+    """Read-only, without personal data; city-wide or limited to a street or community."""
+
+
+class Account(Base):
+    """Someone who signs in: a role, the area it serves and, for workers, the worker record."""
+
+    __tablename__ = "account"
+    __table_args__ = (
+        CheckConstraint(
+            "(role <> 'street' OR street_id IS NOT NULL)"
+            " AND (role NOT IN ('office', 'leader') OR community_id IS NOT NULL)"
+            " AND (role <> 'worker' OR worker_id IS NOT NULL)"
+            " AND (role <> 'admin' OR (street_id IS NULL AND community_id IS NULL))",
+            name="role_has_its_area",
+        ),
+        CheckConstraint("username ~ '^[a-z0-9][a-z0-9_.-]{1,63}$'", name="username_format"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[AccountRole] = mapped_column(_enum(AccountRole, "account_role"))
+    street_id: Mapped[int | None] = mapped_column(ForeignKey("street.id"), index=True)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("worker.id"), index=True)
+    active: Mapped[bool] = mapped_column(server_default=text("true"))
+    token_generation: Mapped[int] = mapped_column(Integer, server_default="0")
+    """Tokens carry the generation they were issued in; a password change or revoke-all bumps
+    it, so every token issued before is refused."""
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+
+
+class RevokedToken(Base):
+    """A token signed out before it expired (its ``jti``); kept until it would have expired."""
+
+    __tablename__ = "revoked_token"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("account.id", ondelete="CASCADE"), index=True
+    )
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+
+
+class AuditEntry(Base):
+    """One row written, changed or deleted: who, through what, when, before and after.
+
+    Written by statement-level triggers on every table in the same transaction as the change;
+    the application's role may insert and read these rows but never update or delete them.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_table_row", "table_name", "row_id"),
+        Index("ix_audit_log_request_id", "request_id"),
+        Index("ix_audit_log_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("clock_timestamp()")
+    )
+    actor: Mapped[str] = mapped_column(String(200))
+    via: Mapped[str] = mapped_column(String(16))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    operation: Mapped[str] = mapped_column(String(8))
+    table_name: Mapped[str] = mapped_column(String(64))
+    row_id: Mapped[str | None] = mapped_column(String(64))
+    before: Mapped[dict | None] = mapped_column(JSONB)
+    after: Mapped[dict | None] = mapped_column(JSONB)

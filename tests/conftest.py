@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 
 from geo import db
 
+os.environ["GRIDLINE_MODE"] = "test"  # the documented demo secret and passwords are accepted
+
 LOCAL_TEST_URL = "postgresql+psycopg://gridline:gridline@127.0.0.1:5432/gridline_test"
 
 DROP_OWN_TABLES = """
@@ -91,13 +93,24 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def demo(engine: Engine):
     """The demo community, loaded once and committed."""
+    from geo import accounts, seed
     from geo import demo as generator
-    from geo import seed
 
     data = generator.generate()
     with db.transaction(engine) as session:
         seed.load(session, data)
+        code = data.communities[0].community["properties"]["code"]
+        accounts.create_demo_accounts(session, db.get_settings(), code)
     return data
+
+
+def bearer(session: Session, username: str) -> dict[str, str]:
+    """An Authorization header for ``username`` (a fresh token, no password needed)."""
+    from geo import accounts, tokens
+
+    settings = db.get_settings()
+    claims = tokens.issue(accounts.find(session, username), settings)
+    return {"Authorization": f"Bearer {tokens.encode(claims, settings)}"}
 
 
 @pytest.fixture
@@ -117,7 +130,8 @@ def session(connection: Connection) -> Iterator[Session]:
 
 
 @pytest.fixture
-def client(connection: Connection) -> Iterator[TestClient]:
+def app(connection: Connection):
+    """The application on the test's transaction (requests need a token: see ``client``)."""
     from api.app import create_app
     from api.deps import get_session
     from geo.locate import locate
@@ -135,9 +149,30 @@ def client(connection: Connection) -> Iterator[TestClient]:
 
     app = create_app()
     app.dependency_overrides[get_session] = test_session
-    with TestClient(app) as c:
-        app.state.locator = test_locator
+    app.state.test_locator = test_locator
+    return app
+
+
+@pytest.fixture
+def client(app, session: Session) -> Iterator[TestClient]:
+    """A client signed in as the demo admin."""
+    with TestClient(app, headers=bearer(session, "admin")) as c:
+        app.state.locator = app.state.test_locator
         yield c
+
+
+@pytest.fixture
+def client_as(app, session: Session) -> Iterator:
+    """``client_as(username)``: a client signed in as that account (anonymous for None)."""
+    with TestClient(app) as anonymous:
+        app.state.locator = app.state.test_locator
+
+        def make(username: str | None) -> TestClient:
+            if username is None:
+                return anonymous
+            return TestClient(app, headers=bearer(session, username))
+
+        yield make
 
 
 @pytest.fixture
@@ -155,7 +190,7 @@ def gridline(connection: Connection, monkeypatch: pytest.MonkeyPatch):
         ):
             yield s
 
-    monkeypatch.setattr(cli, "transaction", transaction)
+    monkeypatch.setattr(cli, "open_transaction", transaction)
     runner = CliRunner()
 
     def run(*args: object) -> tuple[int, str, str]:

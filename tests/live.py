@@ -3,17 +3,21 @@ clients: Chromium (tests/browser) and GDAL (tests/test_gdal.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from geo.accounts import DEMO_PASSWORDS
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_START_S = 30.0
@@ -22,10 +26,30 @@ UVICORN = (sys.executable, "-m", "uvicorn", "api.app:app")
 
 @dataclass(frozen=True)
 class Server:
-    """A running API: its base URL and log file."""
+    """A running API: its base URL, log file and a token of the demo admin."""
 
     base_url: str
     log: Path
+    token: str = ""
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def request(self, path: str, body: bytes | None = None, **headers: str):
+        """An urllib request to ``path`` signed in as the demo admin (POST when ``body``)."""
+        return urllib.request.Request(
+            self.url(path),
+            data=body,
+            headers={**self.auth, **headers},
+            method="GET" if body is None else "POST",
+        )
+
+    def sign_in(self, username: str, password: str) -> str:
+        """A token from POST /token (the OAuth2 password flow)."""
+        form = urllib.parse.urlencode({"username": username, "password": password}).encode()
+        with urllib.request.urlopen(self.url("/token"), data=form, timeout=10) as response:
+            return json.load(response)["access_token"]
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -43,6 +67,7 @@ def _server_env(database_url: str) -> dict[str, str]:
         k: v for k, v in os.environ.items() if not k.startswith("GRIDLINE_") and k != "DATABASE_URL"
     }
     env["DATABASE_URL"] = database_url
+    env["GRIDLINE_MODE"] = "test"
     return env
 
 
@@ -79,7 +104,8 @@ def serve_api(database_url: str, log: Path, **env: str) -> Iterator[Server]:
         )
     try:
         _wait_until_healthy(process, base_url, log)
-        yield Server(base_url, log)
+        token = Server(base_url, log).sign_in("admin", DEMO_PASSWORDS["admin"])
+        yield Server(base_url, log, token)
     finally:
         process.terminate()
         try:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from api.auth import COOKIE
 from tests.browser.harness import (
     ARTIFACTS,
     CHROMIUM,
@@ -89,9 +90,11 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def tab(browser: Browser) -> Iterator[Tab]:
-    """A fresh page whose requests to anything but 127.0.0.1 are aborted and recorded."""
+def tab(browser: Browser, server: Server) -> Iterator[Tab]:
+    """A fresh page, signed in as the demo admin (the map pages' cookie), whose requests to
+    anything but 127.0.0.1 are aborted and recorded."""
     context = browser.new_context(viewport=VIEWPORT, service_workers="block", locale="zh-CN")
+    context.add_cookies([{"name": COOKIE, "value": server.token, "url": server.base_url}])
     page = context.new_page()
     tab = Tab(page)
 

@@ -241,7 +241,7 @@ def assert_clean(tab: Tab) -> None:
 
 
 def api(server: Server, path: str) -> Any:
-    with urllib.request.urlopen(server.url(path), timeout=10) as response:
+    with urllib.request.urlopen(server.request(path), timeout=10) as response:
         return json.load(response)
 
 

@@ -262,7 +262,7 @@ def test_maps_index(
     """The index of map pages, once there is one: it loads cleanly and every map it links to
     opens as a Leaflet map without errors."""
     try:
-        urllib.request.urlopen(server.url("/maps"), timeout=10).close()
+        urllib.request.urlopen(server.request("/maps"), timeout=10).close()
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             pytest.skip("no /maps index page yet")

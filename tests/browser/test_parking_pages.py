@@ -19,11 +19,8 @@ COMPOUND = "望江苑"
 
 
 def post(server: Server, path: str, body: dict) -> Any:
-    request = urllib.request.Request(
-        server.url(path),
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
+    request = server.request(
+        path, json.dumps(body).encode(), **{"Content-Type": "application/json"}
     )
     with urllib.request.urlopen(request, timeout=120) as response:
         assert response.status == 201

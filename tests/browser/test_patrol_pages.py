@@ -24,9 +24,7 @@ TEAMS = 3
 
 
 def post(server: Server, path: str, body: bytes, content_type: str) -> Any:
-    request = urllib.request.Request(
-        server.url(path), data=body, headers={"Content-Type": content_type}, method="POST"
-    )
+    request = server.request(path, body, **{"Content-Type": content_type})
     with urllib.request.urlopen(request, timeout=60) as response:
         assert response.status == 201
         return json.load(response)

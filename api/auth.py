@@ -1,0 +1,134 @@
+"""Who is asking: bearer tokens (or the map pages' cookie), roles, write rate limits, request ids.
+
+Every route but sign-in, /health, the API documents and the map assets needs a token. The
+``Authorization: Bearer`` header works everywhere; the ``gridline_token`` cookie (set by the
+/login page, HttpOnly, SameSite=Strict) only for GET and HEAD, so a cross-site form can never
+write with it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.deps import SessionDep, SettingsDep
+from geo import accounts, audit, tokens
+from geo.accounts import Principal
+from geo.errors import Forbidden, TooManyRequests, Unauthorized
+from geo.models import AccountRole
+
+COOKIE = "gridline_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+LOGIN_RATE_PER_MINUTE = 10.0
+"""Sign-in attempts per username per minute (a burst of as many), against password guessing."""
+
+bearer = OAuth2PasswordBearer(tokenUrl="token", auto_error=False)
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (the client's X-Request-ID when sane, else a new one), keeps
+    it in ``request.state.request_id`` for the audit log, and returns it as X-Request-ID."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+class RateLimiter:
+    """Token buckets per key, in this process: ``rate`` per minute, ``burst`` at once."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str, rate_per_minute: float, burst: int, what: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            level, last = self._buckets.get(key, (float(burst), now))
+            level = min(float(burst), level + (now - last) * rate_per_minute / 60)
+            if level < 1:
+                self._buckets[key] = (level, now)
+                wait = (1 - level) * 60 / rate_per_minute
+                raise TooManyRequests(
+                    f"{what}: more than {rate_per_minute:g} a minute (burst {burst});"
+                    f" retry in {wait:.1f} s",
+                    wait,
+                )
+            self._buckets[key] = (level - 1, now)
+
+
+def limiter(request: Request) -> RateLimiter:
+    return request.app.state.rate_limiter
+
+
+def current_principal(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(bearer)],
+) -> Principal:
+    """The signed-in account; also tags the transaction for the audit log and, for writes,
+    refuses viewers and applies the account's write rate limit."""
+    if token is None and request.method in SAFE_METHODS:
+        token = request.cookies.get(COOKIE)
+    if not token:
+        raise Unauthorized("sign in first: POST /token, then send Authorization: Bearer <token>")
+    claims = tokens.decode(token, settings)
+    account = tokens.account_for(session, claims)
+    principal = accounts.principal(session, account)
+    request.state.principal = principal
+    request.state.claims = claims
+    audit.tag(session, principal.username, "api", getattr(request.state, "request_id", None))
+    if request.method not in SAFE_METHODS:
+        if not principal.can_write:
+            raise Forbidden(f"account {principal.username!r} is read-only (viewer)")
+        limiter(request).take(
+            f"write:{principal.username}",
+            settings.write_rate_per_minute,
+            settings.write_burst,
+            f"writes of account {principal.username!r}",
+        )
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def require(*roles: AccountRole):
+    """A dependency that lets only ``roles`` through (403 for the others)."""
+    names = ", ".join(r.value for r in roles)
+
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in roles:
+            raise Forbidden(f"a {principal.role.value} account may not do this (only: {names})")
+        return principal
+
+    return check
+
+
+AdminDep = Annotated[Principal, Depends(require(AccountRole.ADMIN))]
