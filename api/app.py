@@ -16,7 +16,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from api import errors
-from api.auth import RateLimiter, RequestIdMiddleware, current_principal
+from api.auth import PrincipalCache, RateLimiter, RequestIdMiddleware, current_principal
 from api.deps import SessionDep
 from api.readpool import make_pool, pooled_locator
 from api.routes import (
@@ -98,20 +98,29 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Gridline", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     errors.install(app)
     app.state.rate_limiter = RateLimiter()
+    app.state.principal_cache = PrincipalCache()
     # FeatureCollections and map data compress about 7:1; level 5 keeps the CPU cost small.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)
     app.add_middleware(RequestIdMiddleware)
+
+    # the busiest routes first: Starlette tries routes in order
+    @app.get("/health", tags=["service"], summary="Liveness and database check")
+    def health(session: SessionDep) -> dict[str, str]:
+        session.execute(text("SELECT 1"))
+        return {"status": "ok", "database": "ok"}
+
     app.include_router(accounts.public)
     signed_in = [Depends(current_principal)]
     for router in [
-        accounts.router,
         locate.router,
+        tiles.router,
+        hazard_import.router,
+        hazards.router,
+        accounts.router,
         *features.routers,
         workers.router,
         assignments.router,
-        hazard_import.router,
         hazard_reports.router,
-        hazards.router,
         open311.router,
         patrols.router,
         parking.router,
@@ -120,17 +129,11 @@ def create_app() -> FastAPI:
         parking_maps.router,
         topology.router,
         ogc.router,
-        tiles.router,
     ]:
         app.include_router(router, dependencies=signed_in)
     app.mount(URL_PREFIX, AssetFiles(), name="assets")
     if missing_assets():
         log.warning("the map pages' scripts are not installed: %s", INSTALL_HINT)
-
-    @app.get("/health", tags=["service"], summary="Liveness and database check")
-    def health(session: SessionDep) -> dict[str, str]:
-        session.execute(text("SELECT 1"))
-        return {"status": "ok", "database": "ok"}
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False, dependencies=signed_in)
     def index(session: SessionDep) -> HTMLResponse:

@@ -8,6 +8,7 @@ write with it.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 import time
@@ -16,6 +17,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import SessionDep, SettingsDep
@@ -86,24 +88,75 @@ def limiter(request: Request) -> RateLimiter:
     return request.app.state.rate_limiter
 
 
-def current_principal(
+class PrincipalCache:
+    """Tokens verified in the last few seconds (GRIDLINE_AUTH_CACHE_S), so that a client's
+    next reads skip the account lookup. Writes are always checked against the database and
+    forget the writer's entries. Signing out, revoking, a password change and disabling through
+    this process forget the account's entries at once; through another process they reach
+    reads within the cache's lifetime."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Principal, tokens.Claims]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> tuple[Principal, tokens.Claims] | None:
+        entry = self._entries.get(token)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1], entry[2]
+
+    def put(self, token: str, principal: Principal, claims: tokens.Claims, ttl: float) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries = {k: v for k, v in self._entries.items() if v[0] >= now}
+                if len(self._entries) >= self.MAX_ENTRIES:
+                    self._entries.clear()
+            self._entries[token] = (now + ttl, principal, claims)
+
+    def forget(self, account_id: int | None = None, jti: str | None = None) -> None:
+        """Drop the entries of an account, or of one token (by its jti)."""
+        with self._lock:
+            self._entries = {
+                k: v
+                for k, v in self._entries.items()
+                if v[1].account_id != account_id and v[2].jti != jti
+            }
+
+
+def _verify(session, settings, token: str) -> tuple[Principal, tokens.Claims]:
+    claims = tokens.decode(token, settings)
+    account = tokens.account_for(session, claims)
+    return accounts.principal(session, account), claims
+
+
+async def current_principal(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     token: Annotated[str | None, Depends(bearer)],
 ) -> Principal:
-    """The signed-in account; also tags the transaction for the audit log and, for writes,
-    refuses viewers and applies the account's write rate limit."""
+    """The signed-in account; for writes also refuses viewers, applies the account's write
+    rate limit and tags the transaction for the audit log."""
     if token is None and request.method in SAFE_METHODS:
         token = request.cookies.get(COOKIE)
     if not token:
         raise Unauthorized("sign in first: POST /token, then send Authorization: Bearer <token>")
-    claims = tokens.decode(token, settings)
-    account = tokens.account_for(session, claims)
-    principal = accounts.principal(session, account)
+    cache: PrincipalCache = request.app.state.principal_cache
+    writing = request.method not in SAFE_METHODS
+    hit = None if writing else cache.get(token)
+    if hit is None:
+        hit = await run_in_threadpool(_verify, session, settings, token)
+        seconds_left = (hit[1].expires_at - dt.datetime.now(dt.UTC)).total_seconds()
+        if writing:  # a write may change the writer's own scope (a new community...)
+            cache.forget(account_id=hit[0].account_id)
+        elif settings.auth_cache_s > 0:
+            cache.put(token, *hit, min(settings.auth_cache_s, seconds_left))
+    principal, claims = hit
     request.state.principal = principal
     request.state.claims = claims
-    audit.tag(session, principal.username, "api", getattr(request.state, "request_id", None))
     if request.method not in SAFE_METHODS:
         if not principal.can_write:
             raise Forbidden(f"account {principal.username!r} is read-only (viewer)")
@@ -113,6 +166,8 @@ def current_principal(
             settings.write_burst,
             f"writes of account {principal.username!r}",
         )
+        request_id = getattr(request.state, "request_id", None)
+        await run_in_threadpool(audit.tag, session, principal.username, "api", request_id)
     return principal
 
 
@@ -123,7 +178,7 @@ def require(*roles: AccountRole):
     """A dependency that lets only ``roles`` through (403 for the others)."""
     names = ", ".join(r.value for r in roles)
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if principal.role not in roles:
             raise Forbidden(f"a {principal.role.value} account may not do this (only: {names})")
         return principal

@@ -19,7 +19,9 @@ def get_session() -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+"""Closed (committed) when the route returns, before the response is sent: a client that got
+its 201 finds the row from any connection, and a failed commit is an error, not a lost write."""
 
 MAX_UPLOAD_BYTES = 64_000_000
 """Largest file body accepted (bulk imports, GPS tracks)."""
@@ -39,11 +41,14 @@ async def raw_body(request: Request) -> bytes:
 RawBodyDep = Annotated[bytes, Depends(raw_body)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
+MAX_OFFSET = 2**63 - 1
+"""Largest page offset: PostgreSQL's OFFSET is a bigint (beyond it the query would fail)."""
+
 
 def paging(
     settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, description="features per page")] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> tuple[int, int]:
     if limit > settings.page_size_max:
         raise InvalidInput(f"limit {limit} exceeds the maximum page size {settings.page_size_max}")

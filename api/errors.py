@@ -1,4 +1,10 @@
-"""The one place where domain exceptions become HTTP statuses. No database text leaks out."""
+"""The one place where domain exceptions become HTTP statuses. No database text leaks out.
+
+A database that cannot be reached (stopped, restarting, refusing connections) or a pool with no
+connection free in time gives 503 with Retry-After, whatever path the request took (the ORM's
+engine or the asyncio read pool): clients retry, nothing is half-written (each request is one
+transaction), and the next request after the database is back succeeds.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,9 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from psycopg import errors as pg_errors
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from psycopg_pool import PoolTimeout
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
+from sqlalchemy.exc import TimeoutError as EnginePoolTimeout
 
 from geo.errors import (
     BadRequest,
@@ -28,6 +36,11 @@ from geo.errors import (
 )
 
 log = logging.getLogger("gridline.api")
+
+RETRY_AFTER_S = 5
+"""Retry-After of a 503: about what a database restart or a burst of load takes."""
+SERVER_GONE = frozenset({"57P01", "57P02", "57P03"})
+"""admin_shutdown, crash_shutdown, cannot_connect_now (starting up or shutting down)."""
 
 STATUS: dict[type[GridlineError], int] = {
     NotFound: 404,
@@ -72,16 +85,55 @@ async def domain_error(request: Request, exc: GridlineError) -> Response:
     return JSONResponse(body, status_code=_status(exc), headers=headers)
 
 
-async def database_error(request: Request, exc: DBAPIError | pg_errors.Error) -> JSONResponse:
-    if isinstance(getattr(exc, "orig", exc), pg_errors.QueryCanceled):
-        return JSONResponse({"detail": "the query took too long and was cancelled"}, 503)
+def unavailable(detail: str) -> JSONResponse:
+    return JSONResponse(
+        {"detail": detail},
+        503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+def _unreachable(exc: Exception) -> bool:
+    """Whether ``exc`` says the connection to the server is gone or cannot be made."""
+    if isinstance(exc, DisconnectionError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    orig = getattr(exc, "orig", exc)
+    if not isinstance(orig, pg_errors.OperationalError):
+        return False
+    state = orig.sqlstate  # None: failed on the client side (refused, closed, lost)
+    return state is None or state.startswith("08") or state in SERVER_GONE
+
+
+async def database_error(
+    request: Request, exc: DBAPIError | pg_errors.Error | DisconnectionError | EnginePoolTimeout
+) -> JSONResponse:
+    orig = getattr(exc, "orig", exc)
+    where = f"{request.method} {request.url.path}"
+    if isinstance(orig, pg_errors.QueryCanceled):
+        return unavailable("the query took too long and was cancelled")
+    if isinstance(orig, EnginePoolTimeout | PoolTimeout):
+        log.warning("no database connection free in time on %s", where)
+        return unavailable(
+            "no database connection came free in time (overloaded or unreachable);"
+            " retry in a few seconds"
+        )
+    if _unreachable(exc):
+        log.warning("database unreachable on %s: %s", where, orig)
+        return unavailable(
+            "the database is unavailable (restarting or unreachable); retry in a few seconds"
+        )
+    if isinstance(orig, pg_errors.OperationalError):
+        log.warning("database operational error on %s: %s", where, orig)
+        return unavailable("the database could not complete the request; retry in a few seconds")
     if isinstance(exc, IntegrityError | pg_errors.IntegrityError):
         return JSONResponse({"detail": "the change conflicts with existing data"}, 409)
-    log.exception("database error on %s %s", request.method, request.url.path)
+    log.exception("database error on %s", where)
     return JSONResponse({"detail": "database error"}, 500)
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(GridlineError, domain_error)
-    app.add_exception_handler(DBAPIError, database_error)
-    app.add_exception_handler(pg_errors.Error, database_error)
+    for database in (DBAPIError, pg_errors.Error, DisconnectionError, EnginePoolTimeout):
+        app.add_exception_handler(database, database_error)

@@ -12,8 +12,9 @@ one grid in 50 (by id), whose reports stay unrouted. Then:
      a one-row VALUES source (point by point, as geo/locate.py) with its event rows, in one
      transaction on one psycopg connection (prepared after five runs, as psycopg does);
    - HTTP floor: the empty endpoint of bench/http_floor.py on the same uvicorn stack;
-   - the API's POST /hazards (uvicorn on a free loopback port, keep-alive, http.client),
-     which also lists possible duplicates and answers the full feature.
+   - the API's POST /hazards (uvicorn on a free loopback port, keep-alive, http.client,
+     signed in as the bench's admin: bench/common.py), which also lists possible duplicates
+     and answers the full feature.
    Target: API p50 under 25 ms.
 2. Bulk import of N hazards (seeded random points in the grids, as a CSV file), rows per
    second from the CSV bytes to the commit through ``geo.hazards.bulk.import_data``, next to
@@ -39,7 +40,6 @@ import csv
 import http.client
 import io
 import json
-import os
 import random
 import statistics
 import subprocess
@@ -54,7 +54,7 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from common import free_port, percentiles  # noqa: E402  (bench/ is on sys.path)
+from common import api_env, auth_headers, free_port, percentiles  # noqa: E402  (bench/ is on sys.path)
 
 from geo import demo, models, seed  # noqa: E402
 from geo.db import get_settings, libpq_url, transaction  # noqa: E402
@@ -167,7 +167,7 @@ def serve(app: list[str]) -> tuple[subprocess.Popen, http.client.HTTPConnection]
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", *app, "--port", str(port), "--log-level", "warning"],
         cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": get_settings().database_url},
+        env=api_env(),
     )
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     for _ in range(100):
@@ -184,11 +184,12 @@ def serve(app: list[str]) -> tuple[subprocess.Popen, http.client.HTTPConnection]
 
 def time_http(app: list[str], pts: list, request: Callable[[int, float, float], tuple]) -> list:
     server, conn = serve(app)
+    signed_in = auth_headers()
     samples = []
     try:
         for i, (lon, lat) in enumerate(pts):
             method, path, body, expected = request(i, lon, lat)
-            headers = {"Content-Type": "application/json"} if body else {}
+            headers = {**signed_in, "Content-Type": "application/json"} if body else signed_in
             t0 = time.perf_counter()
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()

@@ -10,7 +10,8 @@ random points (seeded; about half inside grids) and prints p50/p95 of:
   after five runs, as it does for any repeated query) -- the baseline of the target;
 - raw SQL, unprepared: the same with prepare_threshold=None (parsed and planned every time);
 - HTTP floor: an empty FastAPI endpoint on the same uvicorn stack (bench/http_floor.py);
-- the API's GET /locate over HTTP (keep-alive, stdlib http.client as the client).
+- the API's GET /locate over HTTP (keep-alive, stdlib http.client as the client, signed in as
+  the bench's admin: bench/common.py).
 
 Target: API p50 under 3x the raw query.
 """
@@ -20,7 +21,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import random
 import subprocess
 import sys
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WARM = 200
 sys.path.insert(0, str(ROOT))
 
-from common import free_port, percentiles  # noqa: E402  (bench/ is on sys.path)
+from common import api_env, auth_headers, free_port, percentiles  # noqa: E402  (bench/ is on sys.path)
 
 from geo import demo, models, seed  # noqa: E402
 from geo.db import get_settings, libpq_url, transaction  # noqa: E402
@@ -116,8 +116,9 @@ def time_http(app: list[str], points: list) -> tuple[list[float], int]:
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", *app, "--port", str(port), "--log-level", "warning"],
         cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": get_settings().database_url},
+        env=api_env(),
     )
+    signed_in = auth_headers()
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         for _ in range(100):
@@ -131,7 +132,7 @@ def time_http(app: list[str], points: list) -> tuple[list[float], int]:
         samples, found = [], 0
         for i, (lon, lat) in enumerate([*points[:WARM], *points]):
             t0 = time.perf_counter()
-            conn.request("GET", f"/locate?lon={lon!r}&lat={lat!r}")
+            conn.request("GET", f"/locate?lon={lon!r}&lat={lat!r}", headers=signed_in)
             response = conn.getresponse()
             body = response.read()
             elapsed = (time.perf_counter() - t0) * 1000

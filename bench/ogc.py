@@ -50,7 +50,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from common import free_port, percentiles  # noqa: E402  (bench/ is on sys.path)
+from common import api_env, auth_headers, free_port, percentiles  # noqa: E402  (bench/ is on sys.path)
 
 from geo.db import get_settings, libpq_url  # noqa: E402
 
@@ -234,8 +234,11 @@ def tiles(extent: Box, count: int, rng: random.Random) -> list[tuple[int, int, i
 
 
 @contextmanager
-def serve(app: str, env: dict[str, str], ready: str, cwd: Path) -> Iterator[httpx.Client]:
-    """A uvicorn process (one worker) on a free port, and a keep-alive client to it."""
+def serve(
+    app: str, env: dict[str, str], ready: str, cwd: Path, headers: dict[str, str] | None = None
+) -> Iterator[httpx.Client]:
+    """A uvicorn process (one worker) on a free port, and a keep-alive client to it sending
+    ``headers`` (Gridline's token)."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--log-level", "warning"],
@@ -243,7 +246,9 @@ def serve(app: str, env: dict[str, str], ready: str, cwd: Path) -> Iterator[http
         env=env,
     )
     client = httpx.Client(
-        base_url=f"http://127.0.0.1:{port}", headers={"Accept-Encoding": "gzip"}, timeout=60
+        base_url=f"http://127.0.0.1:{port}",
+        headers={"Accept-Encoding": "gzip", **(headers or {})},
+        timeout=60,
     )
     try:
         for _ in range(300):
@@ -424,8 +429,7 @@ def main() -> None:
     ours: dict[str, list[float]] = {}
     tipg: dict[str, list[float]] = {}
     checks: dict[str, list[list[tuple]]] = {c.name: [] for c in cases}
-    env = {**os.environ, "DATABASE_URL": database_url}
-    with serve("api.app:app", env, "/health", ROOT) as client:
+    with serve("api.app:app", api_env(), "/health", ROOT, auth_headers()) as client:
         for c in cases:
             ours[c.name] = time_http(client, c.ours[:WARM], c.ours[WARM:])
             checks[c.name].append(answers(client, c.ours[WARM:], c.items))

@@ -53,6 +53,8 @@ PERSONAL_DATA_ROLES = frozenset(
     }
 )
 """Roles that see phones and reporters' contacts (within their scope); viewers never do."""
+PERSONAL_FIELDS = frozenset({"phone", "reporter", "reporter_contact"})
+"""Fields holding personal data wherever they appear (workers, hazards, cases)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,19 @@ class Principal:
     @property
     def personal_data(self) -> bool:
         return self.role in PERSONAL_DATA_ROLES
+
+    def require_in_scope(
+        self, community_id: int | None, grid_id: int | None, not_found: str
+    ) -> None:
+        """404 with ``not_found`` (the message a missing record gets) when out of scope."""
+        if not self.scope.covers(community_id, grid_id):
+            raise NotFound(not_found)
+
+    def mask(self, record: dict, fields: Iterable[str] = PERSONAL_FIELDS) -> dict:
+        """``record`` with personal ``fields`` set to None unless the role may see them."""
+        if self.personal_data:
+            return record
+        return {k: (None if k in fields else v) for k, v in record.items()}
 
 
 def local_today() -> dt.date:

@@ -109,6 +109,10 @@ def restore(url: str, path: Path, *, replace: bool = False) -> None:
                 str(path),
             ]
         )
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        # --no-privileges drops the REVOKE that keeps the audit log append-only: seal it again
+        if conn.execute("SELECT to_regprocedure('gridline_seal_audit()')").fetchone()[0]:
+            conn.execute("SELECT gridline_seal_audit()")
 
 
 def _extension_data(entry: str) -> bool:

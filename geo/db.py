@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     """Signs the access tokens (HS256): at least 32 characters, required in production."""
     token_ttl_minutes: int = Field(480, gt=0)
     """Lifetime of an access token (default a working day)."""
+    auth_cache_s: float = Field(5.0, ge=0)
+    """Seconds a verified token is remembered by a server process (0: look it up every time);
+    a revocation made through another process takes effect within this time."""
     write_rate_per_minute: float = Field(300.0, gt=0)
     """Writes (POST/PUT/PATCH/DELETE) one account may make per minute, on average ..."""
     write_burst: int = Field(60, gt=0)
@@ -173,12 +176,32 @@ def libpq_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+CONNECT_TIMEOUT_S = 5
+"""A connection attempt gives up after this when the server does not answer (a refused one fails
+at once): requests get their 503 instead of hanging on an unreachable host."""
+POOL_SIZE = 30
+"""Connections a process keeps (opened as needed, never closed for being surplus: overflow
+connections, opened and closed under load, cost a PostgreSQL backend start each). SQLAlchemy's
+default 5 (+ 10 overflow) made requests wait for a connection while holding a thread of anyio's
+40 that requests holding connections needed to finish. With the read pool's 8, a process opens
+up to 38: PostgreSQL's max_connections must allow that per uvicorn worker, and some room."""
+POOL_TIMEOUT_S = 10
+"""Longest wait for a free pooled connection (then 503)."""
+
+
 def make_engine(url: str, statement_timeout_ms: int | None = None) -> Engine:
-    options = f"-c statement_timeout={statement_timeout_ms}" if statement_timeout_ms else ""
+    """An engine whose pooled connections are checked before use (``pool_pre_ping``): after a
+    database restart the first requests reconnect instead of failing on a dead connection."""
+    connect_args: dict[str, object] = {"connect_timeout": CONNECT_TIMEOUT_S}
+    if statement_timeout_ms:
+        connect_args["options"] = f"-c statement_timeout={statement_timeout_ms}"
     return create_engine(
         sqlalchemy_url(url),
         pool_pre_ping=True,
-        connect_args={"options": options} if options else {},
+        pool_size=POOL_SIZE,
+        max_overflow=0,
+        pool_timeout=POOL_TIMEOUT_S,
+        connect_args=connect_args,
     )
 
 

@@ -3,6 +3,11 @@
 Writes go through :func:`prepare` (per-feature checks, collecting every problem) and
 :func:`insert` / :func:`update` (set-based checks in PostGIS: codes, parents, containment).
 Callers run them inside one transaction, so a refused batch leaves nothing behind.
+
+Given the signed-in ``principal``, writes keep to its area (see :mod:`geo.layers`): a stored
+feature outside it is missing (NotFound, as for an unknown id), a new version outside it is
+refused (:class:`OutsideArea`, naming every such feature). Without one (the CLI, the demo
+loader) nothing is restricted.
 """
 
 from __future__ import annotations
@@ -21,9 +26,17 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from geo import models as m
+from geo.accounts import Principal
 from geo.db import get_settings
-from geo.errors import Conflict, FeatureProblem, FeaturesRejected, InvalidInput, NotFound
-from geo.layers import COMPOUND_MEMBERS, Layer, Properties, plain
+from geo.errors import (
+    Conflict,
+    FeatureProblem,
+    FeaturesRejected,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+)
+from geo.layers import COMPOUND_MEMBERS, Layer, Properties, in_area, outside_area, plain
 from geo.validate import check_lonlat, finish, parse_geometry
 
 POINT_PROPERTIES: dict[str, Callable[[Any], BaseGeometry]] = {
@@ -33,6 +46,10 @@ POINT_PROPERTIES: dict[str, Callable[[Any], BaseGeometry]] = {
 """Properties holding points of a feature, stored in geometry columns of the same name."""
 
 Transform = Callable[[BaseGeometry], BaseGeometry]
+
+
+class OutsideArea(Forbidden, FeaturesRejected):
+    """Features the account may not write where they are (403, each named; nothing written)."""
 
 
 @dataclass
@@ -127,6 +144,14 @@ def list_features(
     matched = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.execute(query.order_by(layer.model.id).limit(limit).offset(offset))
     return Page([to_feature(layer, obj, code) for obj, code in rows], matched or 0)
+
+
+def community_in_area(session: Session, code: str, principal: Principal) -> int:
+    """The id of community ``code``; NotFound when missing or outside ``principal``'s area."""
+    found = session.scalar(select(m.Community.id).where(m.Community.code == code))
+    if found is None or not principal.scope.covers(found, None):
+        raise NotFound(f"community {code!r} not found")
+    return found
 
 
 def grids_as_of(session: Session, layer: Layer, community: str, day: dt.date) -> list[dict]:
@@ -256,9 +281,13 @@ def insert(
     candidates: Sequence[Candidate],
     *,
     parent: str | None = None,
+    principal: Principal | None = None,
 ) -> list[int]:
-    """Insert checked candidates; ``parent`` is the parent's code unless a feature names one."""
+    """Insert checked candidates; ``parent`` is the parent's code unless a feature names one.
+    Any candidate outside ``principal``'s area refuses them all (OutsideArea)."""
     parents = _resolve_parents(session, layer, candidates, parent)
+    if principal is not None:
+        _check_area(layer, candidates, parents, parent, principal)
     _check_unique(session, layer, candidates, parents)
     rows = [_new_row(layer, c, parents.get(c.index)) for c in candidates]
     session.add_all(rows)
@@ -290,6 +319,25 @@ def _resolve_parents(
     if problems:
         raise FeaturesRejected(problems)
     return {index: found[code] for index, code in wanted.items()}
+
+
+def _check_area(
+    layer: Layer,
+    candidates: Sequence[Candidate],
+    parents: dict[int, int],
+    default: str | None,
+    principal: Principal,
+) -> None:
+    """OutsideArea naming each candidate whose parent (``default`` unless the feature names
+    one) is outside ``principal``'s area."""
+    problems = []
+    for c in candidates:
+        if not in_area(principal, layer, parents.get(c.index)):
+            code = getattr(c.properties, layer.parent) or default
+            reason = outside_area(principal, f"{layer.parent} {code!r}")
+            problems.append(FeatureProblem(c.index, c.label, reason))
+    if problems:
+        raise OutsideArea(problems)
 
 
 def _unique_key(layer: Layer, candidate: Candidate, parent_id: int | None) -> tuple | None:
@@ -418,17 +466,17 @@ def update(
     candidate: Candidate,
     *,
     today: dt.date | None = None,
+    principal: Principal | None = None,
 ) -> None:
-    """Replace a feature's properties and geometry; a grid keeps its previous version."""
-    obj = session.get(layer.model, feature_id, with_for_update=True)
-    if obj is None or (isinstance(obj, m.Grid) and obj.valid_to is not None):
-        raise NotFound(f"{layer.name} {feature_id} not found")
-    parent_code = getattr(candidate.properties, layer.parent, None) if layer.parent else None
+    """Replace a feature's properties and geometry; a grid keeps its previous version. Outside
+    ``principal``'s area the stored feature is missing and a new version is refused."""
+    obj = _current(session, layer, feature_id, principal)
     parents = {}
     if layer.parent:
-        parents = _resolve_parents(
-            session, layer, [candidate], parent_code or _current_parent_code(session, layer, obj)
-        )
+        current = _current_parent_code(session, layer, obj)
+        parents = _resolve_parents(session, layer, [candidate], current)
+        if principal is not None:
+            _check_area(layer, [candidate], parents, current, principal)
     try:
         _check_unique(session, layer, [candidate], parents, exclude_id=feature_id)
     except FeaturesRejected as exc:
@@ -446,6 +494,18 @@ def update(
     session.flush()
     _check_contained(session, layer, {feature_id: candidate})
     _link_compounds(session, layer, [feature_id])
+
+
+def _current(session: Session, layer: Layer, feature_id: int, principal: Principal | None) -> Any:
+    """The current feature, locked; NotFound when missing, retired or outside the area."""
+    missing = NotFound(f"{layer.name} {feature_id} not found")
+    obj = session.get(layer.model, feature_id, with_for_update=True)
+    if obj is None or (isinstance(obj, m.Grid) and obj.valid_to is not None):
+        raise missing
+    parent_id = getattr(obj, layer.parent_column) if layer.parent_column else None
+    if principal is not None and not in_area(principal, layer, parent_id):
+        raise missing
+    return obj
 
 
 def _current_parent_code(session: Session, layer: Layer, obj: Any) -> str:
@@ -474,12 +534,16 @@ def _keep_version(session: Session, grid: m.Grid, today: dt.date) -> None:
 
 
 def delete(
-    session: Session, layer: Layer, feature_id: int, *, today: dt.date | None = None
+    session: Session,
+    layer: Layer,
+    feature_id: int,
+    *,
+    today: dt.date | None = None,
+    principal: Principal | None = None,
 ) -> None:
-    """Delete a feature; a grid is retired (valid_to = today) so its history stays."""
-    obj = session.get(layer.model, feature_id, with_for_update=True)
-    if obj is None or (isinstance(obj, m.Grid) and obj.valid_to is not None):
-        raise NotFound(f"{layer.name} {feature_id} not found")
+    """Delete a feature; a grid is retired (valid_to = today) so its history stays. Outside
+    ``principal``'s area the feature is missing."""
+    obj = _current(session, layer, feature_id, principal)
     if isinstance(obj, m.Grid):
         obj.valid_to = max(today or dt.date.today(), obj.valid_from)
         session.flush()

@@ -23,6 +23,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
 from geo import crs as gcrs
+from geo.accounts import Principal
 from geo.db import get_settings
 from geo.errors import FeatureProblem, FeaturesRejected, InvalidInput, PayloadTooLarge
 from geo.features import Transform, insert, prepare
@@ -120,8 +121,10 @@ def import_features(
     parent: str | None = None,
     source_crs: str | None = None,
     from_gcj02: bool = False,
+    principal: Principal | None = None,
 ) -> list[int]:
-    """Check and insert every feature of ``source``; the ids written, or FeaturesRejected."""
+    """Check and insert every feature of ``source``; the ids written, or FeaturesRejected
+    (OutsideArea when a feature lies outside ``principal``'s area)."""
     if not source.features and not source.problems:
         raise InvalidInput("no features to import")
     limit = get_settings().max_import_features
@@ -138,7 +141,7 @@ def import_features(
         raise FeaturesRejected(_merge(source.problems, exc.problems)) from None
     if source.problems:
         raise FeaturesRejected(source.problems)
-    return insert(session, layer, candidates, parent=parent)
+    return insert(session, layer, candidates, parent=parent, principal=principal)
 
 
 def _merge(*groups: Sequence[FeatureProblem]) -> list[FeatureProblem]:

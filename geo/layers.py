@@ -3,6 +3,14 @@
 One :class:`Layer` per table lets the CRUD routes, the importer and the exporter treat every
 layer alike. Property schemas ignore unknown keys (shapefiles carry many columns) but refuse
 wrong types and values with a message naming the property.
+
+Who may change a layer (:attr:`Layer.writers`, :func:`in_area`): an admin any layer anywhere;
+a street account communities and the layers below them, inside its street; a community office
+the layers below communities, inside its community; leaders, workers and viewers none. Every
+layer a street or office account may write has a parent column (communities a street, the
+others a community), and that parent decides "inside" — for the new version and, on replace or
+delete, the stored one. Writes also keep each feature inside its parent's geometry (roads need
+only reach their community), so a community written by a street account lies in its street.
 """
 
 from __future__ import annotations
@@ -14,7 +22,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from geo import models as m
-from geo.errors import NotFound
+from geo.accounts import Principal
+from geo.errors import Forbidden, NotFound
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -108,6 +117,11 @@ class Layer:
     def parent_column(self) -> str | None:
         return f"{self.parent}_id" if self.parent else None
 
+    @property
+    def writers(self) -> tuple[m.AccountRole, ...]:
+        """Roles that may change this layer (each inside its area)."""
+        return WRITERS_BY_PARENT[self.parent]
+
 
 PARENT_MODELS: dict[str, type[m.Base]] = {
     "district": m.District,
@@ -178,6 +192,17 @@ LAYERS: dict[str, Layer] = {
     )
 }
 
+REFERENCE_WRITERS = (m.AccountRole.ADMIN, m.AccountRole.STREET, m.AccountRole.OFFICE)
+"""Roles that may change reference data (workers, roles, grids...), each inside its area."""
+WRITERS_BY_PARENT: dict[str | None, tuple[m.AccountRole, ...]] = {
+    None: (m.AccountRole.ADMIN,),
+    "district": (m.AccountRole.ADMIN,),
+    "street": (m.AccountRole.ADMIN, m.AccountRole.STREET),
+    "community": REFERENCE_WRITERS,
+}
+"""Who may write a layer, by its parent: districts and streets admin only, communities also a
+street account, the layers below communities also a community office."""
+
 COMPOUND_MEMBERS = ("buildings", "roads", "site-features")
 """Layers whose features are linked to the compound they lie in."""
 
@@ -188,6 +213,37 @@ def get_layer(name: str) -> Layer:
     if layer is None:
         raise NotFound(f"unknown layer {name!r}; layers: {', '.join(LAYERS)}")
     return layer
+
+
+def require_role(
+    principal: Principal, action: str, roles: tuple[m.AccountRole, ...] = REFERENCE_WRITERS
+) -> None:
+    """Forbidden, naming the role and ``roles``, unless the account may ``action``."""
+    if principal.role not in roles:
+        names = ", ".join(r.value for r in roles)
+        raise Forbidden(
+            f"{_article(principal.role)} {principal.role.value} account may not {action}"
+            f" (only: {names})"
+        )
+
+
+def _article(role: m.AccountRole) -> str:
+    return "an" if role.value[0] in "aeiou" else "a"
+
+
+def in_area(principal: Principal, layer: Layer, parent_id: int | None) -> bool:
+    """Whether a feature of ``layer`` under parent ``parent_id`` is inside the account's area:
+    a community in its street (street accounts), any other feature in a community it serves."""
+    if principal.scope.everywhere:
+        return True
+    if layer.parent == "street":
+        return parent_id is not None and parent_id == principal.street_id
+    return layer.parent == "community" and principal.scope.covers(parent_id, None)
+
+
+def outside_area(principal: Principal, what: str) -> str:
+    """The message for a write of ``what`` outside the account's area."""
+    return f"{what} is outside the area account {principal.username!r} serves"
 
 
 def plain(value: Any) -> Any:

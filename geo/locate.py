@@ -4,7 +4,8 @@ One SQL statement, each level found through its GiST index. The levels are kept 
 the grid and the compound are searched only in the community found, and the street and the
 district are those of the community when there is one.
 
-The answer names the grid's current A worker and B worker(s) under ``responsible``.
+The answer names the grid's current A worker and B worker(s) under ``responsible``, with their
+phones for the roles that see personal data (:func:`masked`).
 
 Rule for points on boundaries (documented in the README): a point on a shared edge or vertex
 touches several areas; of those, the one with the smallest code wins (compounds: smallest id).
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from geo.accounts import Principal
 from geo.crs import gcj02_to_wgs84
 from geo.errors import InvalidInput
 
@@ -121,3 +123,14 @@ def _responsible(roles: list[dict[str, Any]]) -> dict[str, Any]:
     a = [p for p, r in zip(strip, roles, strict=True) if r["role"] == "A"]
     b = [p for p, r in zip(strip, roles, strict=True) if r["role"] == "B"]
     return {"a": a[0] if a else None, "b": b}
+
+
+def masked(answer: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    """``answer`` with the responsible workers' personal data hidden from ``principal`` if its
+    role may not see it."""
+    responsible = answer["responsible"]
+    if responsible is None or principal.personal_data:
+        return answer
+    a = principal.mask(responsible["a"]) if responsible["a"] else None
+    b = [principal.mask(worker) for worker in responsible["b"]]
+    return {**answer, "responsible": {"a": a, "b": b}}

@@ -11,6 +11,9 @@ Rules, checked for a manual assignment and for every role of an applied plan:
 
 Periods are days ``valid_from <= day < valid_to``; ending a role sets ``valid_to``, so history
 is never lost.
+
+Given the signed-in ``principal``, writes keep to its area: a grid, worker or role of a
+community it does not serve is missing (NotFound, as for an unknown id).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from geo import models as m
+from geo.accounts import Principal
 from geo.adjacency import adjacency, neighbours
 from geo.db import get_settings
 from geo.errors import Conflict, InvalidInput, NotFound
@@ -140,11 +144,15 @@ def check_role(state: State, worker_id: int, grid_id: int, role: str) -> None:
         )
 
 
-def _grid_community(session: Session, grid_id: int) -> int:
+def _covers(principal: Principal | None, community_id: int | None) -> bool:
+    return principal is None or principal.scope.covers(community_id, None)
+
+
+def _grid_community(session: Session, grid_id: int, principal: Principal | None) -> int:
     community_id = session.scalar(
         select(m.Grid.community_id).where(m.Grid.id == grid_id, m.Grid.valid_to.is_(None))
     )
-    if community_id is None:
+    if community_id is None or not _covers(principal, community_id):
         raise NotFound(f"grid {grid_id} not found")
     return community_id
 
@@ -155,14 +163,16 @@ def assign(
     grid_id: int,
     role: str,
     valid_from: dt.date | None = None,
+    *,
+    principal: Principal | None = None,
 ) -> dict[str, Any]:
     """Give ``worker_id`` the A or B role on ``grid_id`` from ``valid_from`` (default today)."""
     if role not in ("A", "B"):
         raise InvalidInput(f"role {role!r} must be A or B")
     day = valid_from or dt.date.today()
-    community_id = _grid_community(session, grid_id)
+    community_id = _grid_community(session, grid_id, principal)
     worker = session.get(m.Worker, worker_id)
-    if worker is None:
+    if worker is None or not _covers(principal, worker.community_id):
         raise NotFound(f"worker {worker_id} not found")
     if worker.community_id not in (None, community_id):
         raise Conflict(f"{worker.name} works in another community")
@@ -178,10 +188,16 @@ def assign(
     return get_role(session, row.id)
 
 
-def end(session: Session, assignment_id: int, valid_to: dt.date | None = None) -> dict[str, Any]:
+def end(
+    session: Session,
+    assignment_id: int,
+    valid_to: dt.date | None = None,
+    *,
+    principal: Principal | None = None,
+) -> dict[str, Any]:
     """End a role: it no longer holds from ``valid_to`` (default today)."""
     row = session.get(m.Assignment, assignment_id, with_for_update=True)
-    if row is None:
+    if row is None or not _covers(principal, session.get(m.Grid, row.grid_id).community_id):
         raise NotFound(f"assignment {assignment_id} not found")
     day = valid_to or dt.date.today()
     if row.valid_to is not None:

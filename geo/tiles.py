@@ -1,14 +1,16 @@
 """Mapbox vector tiles (MVT) of the grids, hazards and parking stalls, made by PostGIS
 (ST_AsMVT), from the same allow-listed collections as OGC API Features (hazards without
-personal data)."""
+personal data and only within the account's scope)."""
 
 from __future__ import annotations
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from geo.accounts import Scope
 from geo.errors import NotFound
 from geo.ogc.collections import COLLECTIONS, Collection
+from geo.ogc.items import scope_condition
 
 TILE_LAYERS = {"grids": "grids", "hazards": "hazards", "stalls": "parking-stalls"}
 """Tile layer name -> the collection it draws."""
@@ -30,10 +32,12 @@ def check_tile(z: int, x: int, y: int) -> None:
         raise NotFound(f"no tile {z}/{x}/{y}: zoom {MIN_ZOOM}-{MAX_ZOOM}, x and y below 2^zoom")
 
 
-def tile(session: Session, name: str, z: int, x: int, y: int) -> bytes:
-    """The MVT of layer ``name`` at z/x/y (web mercator); empty bytes when nothing is there."""
+def tile(session: Session, name: str, z: int, x: int, y: int, scope: Scope) -> bytes:
+    """The MVT of layer ``name`` at z/x/y (web mercator) within ``scope``; empty bytes when
+    nothing is there."""
     check_tile(z, x, y)
     source = layer(name)
+    scoped, params = scope_condition(source, scope)
     columns = ", ".join(f"{c.sql} AS {prop}" for prop, c in source.properties.items())
     sql = f"""
         WITH bounds AS (SELECT ST_TileEnvelope(:z, :x, :y) AS box),
@@ -42,12 +46,12 @@ def tile(session: Session, name: str, z: int, x: int, y: int) -> bytes:
                    ST_AsMVTGeom(ST_Transform({source.geometry}, 3857), bounds.box,
                                 {EXTENT}, {BUFFER}, true) AS geom
             FROM {source.source}, bounds
-            WHERE ({source.where})
+            WHERE ({source.where}) AND {scoped}
               AND {source.geometry} && ST_Transform(bounds.box, 4326)
         )
         SELECT ST_AsMVT(rows, :name, {EXTENT}, 'geom', 'id') FROM rows
     """  # ST_AsMVT skips rows clipped away (NULL geom); filtering them would clip twice
-    found = session.execute(text(sql), {"z": z, "x": x, "y": y, "name": name}).scalar()
+    found = session.execute(text(sql), {**params, "z": z, "x": x, "y": y, "name": name}).scalar()
     return bytes(found or b"")
 
 

@@ -15,6 +15,7 @@ that names the problem:
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -83,6 +84,9 @@ def _check_position(pos: Any, kind: str) -> None:
     for value in pos:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InvalidInput(f"coordinate {value!r} is not a number")
+        # JSON integers have no size limit; one beyond the float range cannot be a coordinate
+        if isinstance(value, int) and abs(value) > sys.float_info.max:
+            raise InvalidInput(f"coordinate with {len(str(abs(value)))} digits is out of range")
         if math.isnan(value):
             raise InvalidInput("coordinate NaN")
         if math.isinf(value):

@@ -1,4 +1,9 @@
-"""Workers of the grid team: create, read, update, delete, and import from CSV."""
+"""Workers of the grid team: create, read, update, delete, and import from CSV.
+
+Given the signed-in ``principal``, writes keep to its area: a worker whose community it does not
+serve (or of no community, unless it serves everywhere) is missing (NotFound, as for an unknown
+id), and giving a worker such a community is Forbidden.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo import models as m
-from geo.errors import FeatureProblem, FeaturesRejected, InvalidInput, NotFound
-from geo.layers import plain
+from geo.accounts import Principal
+from geo.errors import FeatureProblem, FeaturesRejected, Forbidden, InvalidInput, NotFound
+from geo.layers import outside_area, plain
 from geo.roster import end_roles_of
 
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 -]{4,30}$")]
@@ -64,7 +70,9 @@ def get_worker(session: Session, worker_id: int) -> dict[str, Any]:
     return to_dict(*row)
 
 
-def _values(session: Session, data: WorkerIn, today: dt.date) -> dict[str, Any]:
+def _values(
+    session: Session, data: WorkerIn, today: dt.date, principal: Principal | None
+) -> dict[str, Any]:
     if data.hire_date > today:
         raise InvalidInput(f"hire_date {data.hire_date} is in the future")
     if data.left_on is not None and data.left_on <= data.hire_date:
@@ -78,36 +86,50 @@ def _values(session: Session, data: WorkerIn, today: dt.date) -> dict[str, Any]:
         if community_id is None:
             raise InvalidInput(f"community {data.community!r} not found")
         values["community_id"] = community_id
+    if principal is not None and not principal.scope.covers(values["community_id"], None):
+        where = f"community {data.community!r}" if data.community else "a worker of no community"
+        raise Forbidden(outside_area(principal, where))
     return values
 
 
 def create_workers(
-    session: Session, items: list[WorkerIn], today: dt.date | None = None
+    session: Session,
+    items: list[WorkerIn],
+    today: dt.date | None = None,
+    *,
+    principal: Principal | None = None,
 ) -> list[int]:
     today = today or dt.date.today()
-    rows = [m.Worker(**_values(session, item, today)) for item in items]
+    rows = [m.Worker(**_values(session, item, today, principal)) for item in items]
     session.add_all(rows)
     session.flush()
     return [row.id for row in rows]
 
 
-def update_worker(session: Session, worker_id: int, data: WorkerIn) -> None:
-    worker = session.get(m.Worker, worker_id, with_for_update=True)
-    if worker is None:
-        raise NotFound(f"worker {worker_id} not found")
-    for key, value in _values(session, data, dt.date.today()).items():
+def update_worker(
+    session: Session, worker_id: int, data: WorkerIn, *, principal: Principal | None = None
+) -> None:
+    worker = _stored(session, worker_id, principal)
+    for key, value in _values(session, data, dt.date.today(), principal).items():
         setattr(worker, key, value)
     if worker.left_on is not None:
         end_roles_of(session, worker_id, worker.left_on)
     session.flush()
 
 
-def delete_worker(session: Session, worker_id: int) -> None:
-    worker = session.get(m.Worker, worker_id)
-    if worker is None:
-        raise NotFound(f"worker {worker_id} not found")
-    session.delete(worker)
+def delete_worker(session: Session, worker_id: int, *, principal: Principal | None = None) -> None:
+    session.delete(_stored(session, worker_id, principal))
     session.flush()
+
+
+def _stored(session: Session, worker_id: int, principal: Principal | None) -> m.Worker:
+    """The worker, locked; NotFound when missing or outside ``principal``'s area."""
+    worker = session.get(m.Worker, worker_id, with_for_update=True)
+    if worker is None or (
+        principal is not None and not principal.scope.covers(worker.community_id, None)
+    ):
+        raise NotFound(f"worker {worker_id} not found")
+    return worker
 
 
 def read_csv(path: Path, community: str | None) -> list[WorkerIn]:

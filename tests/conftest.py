@@ -92,14 +92,16 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def demo(engine: Engine):
-    """The demo community, loaded once and committed."""
-    from geo import accounts, seed
+    """The demo community, loaded once and committed as ``gridline demo load`` does: with the
+    planner's A/B roles and one account per role."""
+    from geo import accounts, planning, seed
     from geo import demo as generator
 
     data = generator.generate()
     with db.transaction(engine) as session:
         seed.load(session, data)
         code = data.communities[0].community["properties"]["code"]
+        planning.apply_plan(session, code, planning.plan_community(session, code).roles)
         accounts.create_demo_accounts(session, db.get_settings(), code)
     return data
 

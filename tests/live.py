@@ -89,14 +89,19 @@ def _wait_until_healthy(process: subprocess.Popen[bytes], base_url: str, log: Pa
 
 
 @contextmanager
-def serve_api(database_url: str, log: Path, **env: str) -> Iterator[Server]:
-    """``uvicorn api.app:app`` on a free port of 127.0.0.1 against ``database_url``, with the
-    extra settings ``env``; its output goes to ``log``; stopped on exit."""
+def serve_api(database_url: str, log: Path, workers: int = 1, **env: str) -> Iterator[Server]:
+    """``uvicorn api.app:app`` (``workers`` processes) on a free port of 127.0.0.1 against
+    ``database_url``, with the extra settings ``env``; its output goes to ``log``; stopped on
+    exit."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [*UVICORN, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+            [
+                *UVICORN,
+                *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+                *("--workers", str(workers)),
+            ],
             cwd=ROOT,
             env={**_server_env(database_url), **env},
             stdout=out,

@@ -157,7 +157,6 @@ def test_demo_optimal(community: Demo) -> None:
     assert result.metrics.mentoring_pairs == bound
     assert result.metrics.mixed_gender_pairs == len(community.grids) == 21
     assert result.metrics.solver_status == "OPTIMAL"
-    assert result.metrics.seconds < 1.0
     # the heaviest grid bounds the largest load from below, and the plan reaches it
     assert result.metrics.max_load == max(g.load for g in community.grids) == 426.0
 

@@ -17,8 +17,10 @@ DEMO = "330303003001"
 
 
 @pytest.fixture
-def ids(client: TestClient) -> dict:
-    """Grid ids by code and grid-worker ids by name of the demo community."""
+def ids(client: TestClient, connection: Connection) -> dict:
+    """Grid ids by code and grid-worker ids by name of the demo community, whose A/B roles
+    (applied when the demo is loaded) are removed for these tests, which start from none."""
+    connection.execute(text("DELETE FROM assignment"))
     grids = client.get("/grids", params={"community": DEMO, "limit": 100}).json()["features"]
     workers = client.get("/workers", params={"community": DEMO}).json()
     return {

@@ -27,7 +27,9 @@ SELECT (SELECT count(*) FROM grid), (SELECT count(*) FROM building),
        (SELECT round(sum(ST_Area(geom::geography))::numeric, 3) FROM grid),
        (SELECT md5(string_agg(ST_AsEWKB(geom)::text, ',' ORDER BY id)) FROM building),
        (SELECT version_num FROM alembic_version),
-       (SELECT count(*) FROM pg_trigger WHERE tgname = 'hazard_event_is_history')
+       (SELECT count(*) FROM pg_trigger WHERE tgname = 'hazard_event_is_history'),
+       (SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'audit%'),
+       (SELECT count(*) FROM audit_log), (SELECT count(*) FROM account)
 """
 
 
@@ -43,6 +45,11 @@ def test_backup_and_restore_round_trip(engine: Engine, demo, tmp_path: Path) -> 
     restore(TARGET, dump, replace=True)
     assert fingerprint(TARGET) == fingerprint(source)
     assert fingerprint(source)[0] == 21
+    with (  # the audit log is sealed again
+        psycopg.connect(db.libpq_url(TARGET)) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        conn.execute("UPDATE audit_log SET actor = 'someone else'")
     with pytest.raises(Conflict, match="restore into an empty database"):
         restore(TARGET, dump)
     junk = tmp_path / "junk.dump"

@@ -55,6 +55,11 @@ def token(
     return TokenOut(access_token=access, expires_in=ttl)
 
 
+def forget(request: Request, account_id: int | None = None, jti: str | None = None) -> None:
+    """This process stops trusting the remembered tokens of an account, or one token."""
+    request.app.state.principal_cache.forget(account_id=account_id, jti=jti)
+
+
 def _safe_next(target: str) -> str:
     """Only paths of this service (no //host or scheme): no open redirect."""
     return target if target.startswith("/") and not target.startswith("//") else "/"
@@ -108,6 +113,7 @@ def login_form(
 @router.post("/logout", status_code=204, summary="Sign out: the token stops working")
 def logout(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
     tokens.revoke(session, request.state.claims)
+    forget(request, jti=request.state.claims.jti)
     response = Response(status_code=204)
     response.delete_cookie(COOKIE)
     return response
@@ -178,7 +184,12 @@ def add_account(
 
 @router.patch("/accounts/{username}", summary="Change a password or (de)activate (admin)")
 def change_account(
-    username: str, body: AccountPatch, session: SessionDep, settings: SettingsDep, admin: AdminDep
+    request: Request,
+    username: str,
+    body: AccountPatch,
+    session: SessionDep,
+    settings: SettingsDep,
+    admin: AdminDep,
 ) -> dict:
     if body.password is None and body.active is None:
         raise InvalidInput("nothing to change: give password and/or active")
@@ -188,6 +199,7 @@ def change_account(
     if body.active is not None:
         account.active = body.active
         accounts.revoke_all(session, account)
+    forget(request, account_id=account.id)
     return accounts.describe(account, session)
 
 
@@ -196,8 +208,12 @@ def change_account(
     status_code=204,
     summary="Refuse every token issued so far to an account (admin)",
 )
-def revoke_tokens(username: str, session: SessionDep, admin: AdminDep) -> Response:
-    accounts.revoke_all(session, accounts.find(session, username))
+def revoke_tokens(
+    request: Request, username: str, session: SessionDep, admin: AdminDep
+) -> Response:
+    account = accounts.find(session, username)
+    accounts.revoke_all(session, account)
+    forget(request, account_id=account.id)
     return Response(status_code=204)
 
 

@@ -1,17 +1,41 @@
-"""A/B roles of workers on grids: manual assignment, history, planning, coverage."""
+"""A/B roles of workers on grids: manual assignment, history, planning, coverage.
+
+Every signed-in account reads; admin, street and community office accounts change roles and
+apply plans, inside their area (see :mod:`geo.roster`); a plan proposal (nothing written) is
+also open to grid leaders.
+"""
 
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict
 
+from api.auth import PrincipalDep
 from api.deps import SessionDep
-from geo import planning, roster
+from geo import features, planning, roster
+from geo import models as m
+from geo.accounts import Principal
 from geo.adjacency import adjacency
 from geo.assignment import Role
+from geo.layers import REFERENCE_WRITERS, require_role
 
 router = APIRouter(tags=["assignments"])
+PLANNERS = (*REFERENCE_WRITERS, m.AccountRole.LEADER)
+"""Roles that may ask for a plan proposal (which writes nothing)."""
+
+
+def writer(principal: PrincipalDep) -> Principal:
+    require_role(principal, "change assignments")
+    return principal
+
+
+def planner(principal: PrincipalDep) -> Principal:
+    require_role(principal, "ask for assignment plans", PLANNERS)
+    return principal
+
+
+WriterDep = Annotated[Principal, Depends(writer)]
 
 
 class AssignmentIn(BaseModel):
@@ -45,9 +69,11 @@ class ApplyIn(BaseModel):
 
 @router.post("/assignments", status_code=201, summary="Give a worker the A or B role on a grid")
 def create_assignment(
-    session: SessionDep, body: AssignmentIn, response: Response
+    session: SessionDep, principal: WriterDep, body: AssignmentIn, response: Response
 ) -> dict[str, Any]:
-    created = roster.assign(session, body.worker_id, body.grid_id, body.role, body.valid_from)
+    created = roster.assign(
+        session, body.worker_id, body.grid_id, body.role, body.valid_from, principal=principal
+    )
     response.headers["Location"] = f"/assignments/{created['id']}"
     return created
 
@@ -77,9 +103,12 @@ def read_assignment(session: SessionDep, assignment_id: int) -> dict[str, Any]:
 
 @router.post("/assignments/{assignment_id}/end", summary="End a role (history is kept)")
 def end_assignment(
-    session: SessionDep, assignment_id: int, body: Annotated[EndIn | None, Body()] = None
+    session: SessionDep,
+    principal: WriterDep,
+    assignment_id: int,
+    body: Annotated[EndIn | None, Body()] = None,
 ) -> dict[str, Any]:
-    return roster.end(session, assignment_id, body.valid_to if body else None)
+    return roster.end(session, assignment_id, body.valid_to if body else None, principal=principal)
 
 
 @router.get("/communities/{code}/adjacency", summary="Grids sharing an edge, with its length")
@@ -97,7 +126,11 @@ def community_adjacency(session: SessionDep, code: str) -> list[dict[str, Any]]:
     ]
 
 
-@router.post("/communities/{code}/assignment-plan", summary="Propose A/B roles (writes nothing)")
+@router.post(
+    "/communities/{code}/assignment-plan",
+    summary="Propose A/B roles (writes nothing)",
+    dependencies=[Depends(planner)],
+)
 def propose_plan(
     session: SessionDep,
     code: str,
@@ -112,12 +145,14 @@ def propose_plan(
 )
 def apply_plan(
     session: SessionDep,
+    principal: WriterDep,
     code: str,
     body: Annotated[
         ApplyIn | None,
         Body(description="the roles to apply (e.g. an edited proposal); none: plan now and apply"),
     ] = None,
 ) -> dict[str, Any]:
+    features.community_in_area(session, code, principal)
     if body is None:
         roles = planning.plan_community(session, code).roles
     else:

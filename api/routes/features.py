@@ -1,19 +1,26 @@
-"""CRUD, import and export routes for every feature layer, built from its :class:`Layer`."""
+"""CRUD, import and export routes for every feature layer, built from its :class:`Layer`.
+
+Every signed-in account reads; writes follow :mod:`geo.layers`: the role must be one of the
+layer's writers (else 403), a stored feature outside the account's area is a 404 like a missing
+id, and a new version outside it is a 403 naming each such feature (an import writes nothing).
+"""
 
 import datetime as dt
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.background import BackgroundTask
 
+from api.auth import PrincipalDep
 from api.deps import BboxDep, PagingDep, SessionDep, SettingsDep
 from geo import export, features
+from geo.accounts import Principal
 from geo.errors import InvalidInput
 from geo.importer import from_geojson, import_features
-from geo.layers import LAYERS, Layer
+from geo.layers import LAYERS, Layer, require_role
 
 GEOJSON = "application/geo+json"
 FEATURE_EXAMPLE = {
@@ -46,6 +53,12 @@ def layer_router(layer: Layer) -> APIRouter:
     router = APIRouter(prefix=f"/{layer.name}", tags=[layer.name])
     # Built per layer, so this module cannot use postponed annotations.
     parent_query = Query(alias=layer.parent or "parent", description=f"code of the {layer.parent}")
+
+    def writer(principal: PrincipalDep) -> Principal:
+        require_role(principal, f"change {layer.name}", layer.writers)
+        return principal
+
+    WriterDep = Annotated[Principal, Depends(writer)]
 
     @router.get("", summary=f"List {layer.name} (GeoJSON FeatureCollection, paged)")
     def list_layer(
@@ -81,10 +94,11 @@ def layer_router(layer: Layer) -> APIRouter:
     def create(
         session: SessionDep,
         settings: SettingsDep,
+        principal: WriterDep,
         feature: Annotated[dict[str, Any], Body(examples=[FEATURE_EXAMPLE])],
     ) -> JSONResponse:
         candidates = features.prepare(layer, [feature], service_area=settings.service_area)
-        (new_id,) = features.insert(session, layer, candidates)
+        (new_id,) = features.insert(session, layer, candidates, principal=principal)
         body = features.get_feature(session, layer, new_id)
         headers = {"Location": f"/{layer.name}/{new_id}"}
         return JSONResponse(body, status_code=201, media_type=GEOJSON, headers=headers)
@@ -92,6 +106,7 @@ def layer_router(layer: Layer) -> APIRouter:
     @router.post("/import", status_code=201, summary=f"Import {layer.name}, all or nothing")
     def import_layer(
         session: SessionDep,
+        principal: WriterDep,
         collection_in: Annotated[dict[str, Any], Body(description="a GeoJSON FeatureCollection")],
         parent: Annotated[str | None, parent_query] = None,
         crs: Annotated[str | None, Query(description="source CRS, e.g. EPSG:4547")] = None,
@@ -99,7 +114,13 @@ def layer_router(layer: Layer) -> APIRouter:
     ) -> dict[str, Any]:
         source = from_geojson(collection_in)
         ids = import_features(
-            session, layer, source, parent=parent, source_crs=crs, from_gcj02=from_gcj02
+            session,
+            layer,
+            source,
+            parent=parent,
+            source_crs=crs,
+            from_gcj02=from_gcj02,
+            principal=principal,
         )
         return {"layer": layer.name, "imported": len(ids), "ids": ids}
 
@@ -132,16 +153,17 @@ def layer_router(layer: Layer) -> APIRouter:
     def replace(
         session: SessionDep,
         settings: SettingsDep,
+        principal: WriterDep,
         feature_id: int,
         feature: Annotated[dict[str, Any], Body(examples=[FEATURE_EXAMPLE])],
     ) -> JSONResponse:
         (candidate,) = features.prepare(layer, [feature], service_area=settings.service_area)
-        features.update(session, layer, feature_id, candidate)
+        features.update(session, layer, feature_id, candidate, principal=principal)
         return JSONResponse(features.get_feature(session, layer, feature_id), media_type=GEOJSON)
 
     @router.delete("/{feature_id}", status_code=204, summary=f"Delete one of the {layer.name}")
-    def remove(session: SessionDep, feature_id: int) -> Response:
-        features.delete(session, layer, feature_id)
+    def remove(session: SessionDep, principal: WriterDep, feature_id: int) -> Response:
+        features.delete(session, layer, feature_id, principal=principal)
         return Response(status_code=204)
 
     if layer.name == "grids":

@@ -1,16 +1,24 @@
-"""Bulk import of hazards from CSV or GeoJSON, all or nothing (see geo.hazards.bulk)."""
+"""Bulk import of hazards from CSV or GeoJSON, all or nothing (see geo.hazards.bulk).
+
+Only admin, street and community office accounts import, and only inside their area.
+"""
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 
+from api.auth import require
 from api.deps import RawBodyDep, SessionDep
+from geo.accounts import Principal
 from geo.errors import UnsupportedMediaType
 from geo.hazards import bulk
+from geo.models import AccountRole
 
 router = APIRouter(tags=["hazards"])
 
-"""Largest body accepted (about 600,000 CSV rows)."""
+ImporterDep = Annotated[
+    Principal, Depends(require(AccountRole.ADMIN, AccountRole.STREET, AccountRole.OFFICE))
+]
 
 FORMATS: dict[str, bulk.Format] = {
     "text/csv": "csv",
@@ -42,6 +50,7 @@ BODY_DOC = {
 )
 def import_hazards(
     session: SessionDep,
+    principal: ImporterDep,
     body: RawBodyDep,
     format: Annotated[
         Literal["csv", "geojson"] | None,
@@ -55,12 +64,16 @@ def import_hazards(
     Every hazard is routed like a single report and gets its event rows. A bad row refuses the
     whole file with 422, naming every bad row (CSV rows numbered as in the file, the header
     being row 1; GeoJSON features by index). The ids are in file order; ids between first_id
-    and last_id may belong to reports made at the same time."""
+    and last_id may belong to reports made at the same time. Admin, street and community
+    office accounts only (403 otherwise); a row routed outside the account's area refuses the
+    whole file with 403, naming the rows."""
     fmt = format or FORMATS.get((content_type or "").split(";")[0].strip().lower())
     if fmt is None:
         raise UnsupportedMediaType(
             f"content type {content_type!r}: send text/csv or GeoJSON, or give format"
         )
     source = "POST /hazards/import"
-    result = bulk.import_data(session, body, fmt, from_gcj02=from_gcj02, source=source)
+    result = bulk.import_data(
+        session, body, fmt, from_gcj02=from_gcj02, source=source, by=principal
+    )
     return result.summary()

@@ -2,6 +2,9 @@
 
 The monthly report comes as JSON, as CSV (UTF-8 with a BOM so that Excel reads Chinese; one
 table whose ``section`` column says what each row is) or as a standalone HTML page.
+
+Figures count the hazards inside the account's scope; a community outside it is 404, like a
+missing one; viewers get no reporter in the overdue items.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
+from api.auth import PrincipalDep
 from api.deps import SessionDep
 from geo.hazards import stats
 
@@ -28,6 +32,7 @@ Kind = Annotated[Literal["hazard", "case"] | None, Query(description="hazards or
 @router.get("/communities/{code}/hazard-stats", summary="Hazard counts per grid/compound/category")
 def hazard_stats(
     session: SessionDep,
+    principal: PrincipalDep,
     code: str,
     by: Literal["grid", "compound", "category"] = "grid",
     since: Since = None,
@@ -36,13 +41,15 @@ def hazard_stats(
 ) -> dict[str, Any]:
     """Open, overdue, closed (verified), rejected, duplicate, total and median days to close of
     the hazards reported in the period; every grid, compound or category is listed, zeros
-    included, and hazards outside any grid or compound form a last row with a null key."""
-    return stats.hazard_stats(session, code, by, since, until, kind)
+    included, and hazards outside any grid or compound form a last row with a null key. A
+    worker account gets its grids and the compounds holding its hazards only."""
+    return stats.hazard_stats(session, code, by, since, until, kind, principal.scope)
 
 
 @router.get("/communities/{code}/residents-benefited", summary="Residents of fixed compounds")
 def residents_benefited(
     session: SessionDep,
+    principal: PrincipalDep,
     code: str,
     since: Since = None,
     until: Until = None,
@@ -51,7 +58,7 @@ def residents_benefited(
 ) -> dict[str, Any]:
     """Compounds with at least one hazard verified (closed) in the period, and the sum of
     their populations, each compound counted once."""
-    return stats.residents_benefited(session, code, since, until, group, category)
+    return stats.residents_benefited(session, code, since, until, group, category, principal.scope)
 
 
 @router.get(
@@ -61,12 +68,14 @@ def residents_benefited(
 )
 def monthly_report(
     session: SessionDep,
+    principal: PrincipalDep,
     code: str,
     month: Annotated[str, Query(description="YYYY-MM, local time (Asia/Shanghai)")],
     format: Literal["json", "csv", "html"] = "json",
     kind: Kind = None,
 ) -> Any:
-    report = stats.monthly_report(session, code, month, kind)
+    report = stats.monthly_report(session, code, month, kind, principal.scope)
+    report["overdue"] = [principal.mask(item) for item in report["overdue"]]
     name = f"hazards-{code}-{report['month']}"
     if format == "csv":
         return Response(

@@ -1,4 +1,8 @@
-"""Hazards and residents' cases: report, query, the closed loop, photos, the catalogue."""
+"""Hazards and residents' cases: report, query, the closed loop, photos, the catalogue.
+
+Every read and change is limited to the account's scope (a hazard outside it answers 404 like
+a missing one); reports outside it are refused with 403; viewers see no reporter.
+"""
 
 import datetime as dt
 from typing import Annotated, Any, Literal
@@ -8,9 +12,11 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from api.auth import AdminDep, PrincipalDep
 from api.deps import BboxDep, PagingDep, SessionDep, SettingsDep
 from api.routes.features import GEOJSON, page_links
 from geo import models as m
+from geo.accounts import Principal
 from geo.errors import InvalidInput
 from geo.hazards import photos, records
 from geo.hazards.records import Filters, Report
@@ -68,6 +74,16 @@ class CategoryIn(BaseModel):
 IfMatch = Annotated[str | None, Header(description="the ETag from GET /hazards/{id}")]
 
 
+def shown(principal: Principal, feature: dict[str, Any]) -> dict[str, Any]:
+    """``feature`` with its personal properties nulled unless ``principal`` may see them."""
+    return {**feature, "properties": principal.mask(feature["properties"])}
+
+
+def shown_event(principal: Principal, event: dict[str, Any]) -> dict[str, Any]:
+    """An event; the actor of "reported" is the reporter, personal data like them."""
+    return principal.mask(event, {"actor"}) if event["action"] == "reported" else event
+
+
 def with_etag(feature: dict[str, Any], status: int = 200) -> JSONResponse:
     etag = f'"{feature["id"]}-{feature["properties"]["version"]}"'
     return JSONResponse(feature, status_code=status, media_type=GEOJSON, headers={"ETag": etag})
@@ -82,8 +98,8 @@ def categories(session: SessionDep) -> list[dict[str, Any]]:
     ]
 
 
-@router.put("/hazard-categories/{code}", summary="Add or change a category")
-def put_category(session: SessionDep, code: str, body: CategoryIn) -> dict[str, Any]:
+@router.put("/hazard-categories/{code}", summary="Add or change a category (admin)")
+def put_category(session: SessionDep, _: AdminDep, code: str, body: CategoryIn) -> dict[str, Any]:
     if body.code != code:
         raise InvalidInput(f"code in the body ({body.code}) differs from the URL ({code})")
     row = session.get(m.HazardCategory, code) or m.HazardCategory(code=code)
@@ -94,8 +110,9 @@ def put_category(session: SessionDep, code: str, body: CategoryIn) -> dict[str, 
 
 
 @router.post("/hazards", status_code=201, summary="Report a hazard or a resident's case")
-def report_hazard(session: SessionDep, body: ReportIn) -> JSONResponse:
-    hazard, duplicates = records.report(session, Report(**body.model_dump()))
+def report_hazard(session: SessionDep, principal: PrincipalDep, body: ReportIn) -> JSONResponse:
+    """403 when the point is routed outside the area the account serves."""
+    hazard, duplicates = records.report(session, Report(**body.model_dump()), by=principal)
     feature = records.get(session, hazard.id)
     feature["possible_duplicates"] = duplicates
     response = with_etag(feature, 201)
@@ -117,6 +134,7 @@ def _point(near: str | None) -> tuple[float, float] | None:
 def list_hazards(
     request: Request,
     session: SessionDep,
+    principal: PrincipalDep,
     page: PagingDep,
     bbox: BboxDep,
     community: str | None = None,
@@ -149,11 +167,12 @@ def list_hazards(
         radius_m=radius_m,
         overdue=overdue,
         unrouted=unrouted,
+        scope=principal.scope,
     )
     features, total = records.query(session, filters, limit, offset)
     body = {
         "type": "FeatureCollection",
-        "features": features,
+        "features": [shown(principal, f) for f in features],
         "numberMatched": total,
         "numberReturned": len(features),
         "links": page_links(request, limit, offset, len(features), total),
@@ -162,51 +181,76 @@ def list_hazards(
 
 
 @router.get("/hazards/{hazard_id}", summary="One hazard, with its ETag")
-def read_hazard(session: SessionDep, hazard_id: int) -> JSONResponse:
-    return with_etag(records.get(session, hazard_id))
+def read_hazard(session: SessionDep, principal: PrincipalDep, hazard_id: int) -> JSONResponse:
+    return with_etag(shown(principal, records.get(session, hazard_id, principal.scope)))
 
 
 @router.post("/hazards/{hazard_id}/transition", summary="Move a hazard along the loop (If-Match)")
 def transition(
-    session: SessionDep, hazard_id: int, body: TransitionIn, if_match: IfMatch = None
+    session: SessionDep,
+    principal: PrincipalDep,
+    hazard_id: int,
+    body: TransitionIn,
+    if_match: IfMatch = None,
 ) -> JSONResponse:
     records.transition(
-        session, hazard_id, body.to, body.actor, if_match, body.note, body.assignee_id
+        session,
+        hazard_id,
+        body.to,
+        body.actor,
+        if_match,
+        body.note,
+        body.assignee_id,
+        scope=principal.scope,
     )
     return with_etag(records.get(session, hazard_id))
 
 
 @router.post("/hazards/{hazard_id}/merge", summary="Mark as duplicate of another (If-Match)")
 def merge(
-    session: SessionDep, hazard_id: int, body: MergeIn, if_match: IfMatch = None
+    session: SessionDep,
+    principal: PrincipalDep,
+    hazard_id: int,
+    body: MergeIn,
+    if_match: IfMatch = None,
 ) -> JSONResponse:
-    records.merge(session, hazard_id, body.into, body.actor, if_match, body.note)
+    """Both hazards must be inside the account's scope (404 otherwise)."""
+    records.merge(
+        session, hazard_id, body.into, body.actor, if_match, body.note, scope=principal.scope
+    )
     return with_etag(records.get(session, hazard_id))
 
 
 @router.get("/hazards/{hazard_id}/events", summary="History, with merged duplicates'")
-def hazard_events(session: SessionDep, hazard_id: int) -> list[dict[str, Any]]:
-    return records.events(session, hazard_id)
+def hazard_events(
+    session: SessionDep, principal: PrincipalDep, hazard_id: int
+) -> list[dict[str, Any]]:
+    return [shown_event(principal, e) for e in records.events(session, hazard_id, principal.scope)]
 
 
 @router.post("/hazards/{hazard_id}/photos", status_code=201, summary="Attach a photo")
 def upload_photo(
     session: SessionDep,
     settings: SettingsDep,
+    principal: PrincipalDep,
     hazard_id: int,
     file: Annotated[UploadFile, File(description="JPEG, PNG or WebP")],
     uploaded_by: Annotated[str, Form(min_length=1, max_length=200)],
 ) -> dict[str, Any]:
     data = file.file.read(settings.photo_max_bytes + 1)
-    return photos.add_photo(session, hazard_id, data, uploaded_by)
+    return photos.add_photo(session, hazard_id, data, uploaded_by, principal.scope)
 
 
 @router.get("/hazards/{hazard_id}/photos", summary="Photos of a hazard")
-def hazard_photos(session: SessionDep, hazard_id: int) -> list[dict[str, Any]]:
-    return photos.list_photos(session, hazard_id)
+def hazard_photos(
+    session: SessionDep, principal: PrincipalDep, hazard_id: int
+) -> list[dict[str, Any]]:
+    return photos.list_photos(session, hazard_id, principal.scope)
 
 
 @router.get("/hazards/{hazard_id}/photos/{photo_id}", summary="One photo")
-def photo(session: SessionDep, hazard_id: int, photo_id: int) -> FileResponse:
-    path, media_type = photos.photo_file(session, hazard_id, photo_id)
+def photo(
+    session: SessionDep, principal: PrincipalDep, hazard_id: int, photo_id: int
+) -> FileResponse:
+    path, media_type = photos.photo_file(session, hazard_id, photo_id, principal.scope)
     return FileResponse(path, media_type=media_type)

@@ -1,4 +1,9 @@
-"""Maps served as standalone HTML pages, and the index of them."""
+"""Maps served as standalone HTML pages, and the index of them.
+
+The hazard map and its data show only the hazards inside the account's scope; the hazard map of
+a community the scope does not touch is 404, like a missing community's. The other maps are
+reference data, open to every signed-in account.
+"""
 
 import datetime as dt
 import json
@@ -14,8 +19,10 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from api.auth import PrincipalDep
 from api.deps import SessionDep, SettingsDep
 from geo import models as m
+from geo.accounts import Principal
 from geo.crs import wgs84_to_gcj02
 from geo.db import Settings
 from geo.errors import InvalidInput, NotFound
@@ -23,6 +30,7 @@ from geo.export import collect
 from geo.features import list_features
 from geo.hazards import records
 from geo.layers import LAYERS
+from geo.patrol.views import readable_plans
 from geo.planning import community_id, planner_input
 from maps.assets import INSTALL_HINT, AssetMode, missing_assets
 from maps.assignment import assignment_map
@@ -147,9 +155,11 @@ def assignments_page(session: SessionDep, settings: SettingsDep, code: str) -> H
 def _hazard_features(
     session: Session, code: str, filters: records.Filters | None
 ) -> tuple[dict, list[dict]]:
-    """The community feature of ``code`` and its hazards narrowed by ``filters`` (checked)."""
+    """The community feature of ``code`` and its hazards narrowed by ``filters`` (checked);
+    NotFound when the filters' scope does not touch the community."""
     community = community_feature(session, code)
     f = filters or records.Filters()
+    records.require_community(session, f.scope, community["id"], f"community {code!r} not found")
     if f.state is not None and f.state not in {s.value for s in m.HazardState}:
         raise InvalidInput(f"state {f.state!r} unknown")
     if f.category is not None and session.get(m.HazardCategory, f.category) is None:
@@ -185,8 +195,9 @@ def render_hazards(
     standalone: bool = False,
 ) -> str:
     """The hazard map of community ``code``; ``filters`` narrow the hazards (its community is
-    ignored). With many hazards a served page fetches them from ``hazards.geojson`` (same
-    filters); a ``standalone`` file (the CLI's) carries them inlined, whatever its assets."""
+    ignored, its scope is the reader's). With many hazards a served page fetches them from
+    ``hazards.geojson`` (same filters); a ``standalone`` file (the CLI's) carries them inlined,
+    whatever its assets."""
     community, hazards = _hazard_features(session, code, filters)
     grids = collect(session, LAYERS["grids"], code)["features"]
     options = map_options(settings)
@@ -204,13 +215,16 @@ def render_hazards(
 def hazards_page(
     session: SessionDep,
     settings: SettingsDep,
+    principal: PrincipalDep,
     code: str,
     state: str | None = None,
     category: str | None = None,
     since: Annotated[dt.date | None, Query(alias="from")] = None,
     until: Annotated[dt.date | None, Query(alias="to")] = None,
 ) -> HTMLResponse:
-    filters = records.Filters(state=state, category=category, since=since, until=until)
+    filters = records.Filters(
+        state=state, category=category, since=since, until=until, scope=principal.scope
+    )
     return HTMLResponse(render_hazards(session, settings, code, filters))
 
 
@@ -222,6 +236,7 @@ def hazards_page(
 )
 def hazards_geojson(
     session: SessionDep,
+    principal: PrincipalDep,
     code: str,
     state: str | None = None,
     category: str | None = None,
@@ -232,7 +247,9 @@ def hazards_geojson(
     """The hazards the hazard map draws, with the same filters: points rounded to 6 decimals,
     only the properties of the tooltip and popup (raw text), no nulls. ``crs=gcj02`` gives
     them converted for a GCJ-02 basemap (the map page asks so over one)."""
-    filters = records.Filters(state=state, category=category, since=since, until=until)
+    filters = records.Filters(
+        state=state, category=category, since=since, until=until, scope=principal.scope
+    )
     _, hazards = _hazard_features(session, code, filters)
     if crs == GCJ02:
         hazards = transform_features(hazards, wgs84_to_gcj02)
@@ -428,8 +445,9 @@ def street_grids(
 
 
 @router.get("", response_class=HTMLResponse, summary="Index of the map pages")
-def maps_index(session: SessionDep) -> HTMLResponse:
-    """Every map page: the city map of every district and street, then every community's."""
+def maps_index(session: SessionDep, principal: PrincipalDep) -> HTMLResponse:
+    """Every map page: the city map of every district and street, then every community's, then
+    the latest patrols the account may read."""
     rows = session.execute(
         select(m.Community.code, m.Community.name).order_by(m.Community.code)
     ).all()
@@ -454,18 +472,21 @@ def maps_index(session: SessionDep) -> HTMLResponse:
         '<h1>地图 Maps</h1><p><a href="/">Gridline</a></p>'
         f"<h2>城市地图 City maps</h2><ul>{''.join(cities) or '<li>no districts yet'}</ul>"
         f"<h2>社区地图 Community maps</h2><ul>{items or '<li>no communities yet'}</ul>"
-        f"<h2>巡查 Patrols (latest {PATROLS_LISTED})</h2><ul>{_patrol_items(session)}</ul>"
+        f"<h2>巡查 Patrols (latest {PATROLS_LISTED})</h2>"
+        f"<ul>{_patrol_items(session, principal)}</ul>"
     )
 
 
 PATROLS_LISTED = 20
 
 
-def _patrol_items(session: Session) -> str:
-    """Links to the latest patrol plans (and their tracks) and village days."""
+def _patrol_items(session: Session, principal: Principal) -> str:
+    """Links to the latest patrol plans (and their tracks) and village days ``principal`` may
+    read."""
     plans = session.execute(
         select(m.PatrolPlan.id, m.PatrolPlan.day, m.Worker.name, m.PatrolPlan.village_day_id)
         .outerjoin(m.Worker, m.Worker.id == m.PatrolPlan.worker_id)
+        .where(readable_plans(session, principal))
         .order_by(m.PatrolPlan.id.desc())
         .limit(PATROLS_LISTED)
     ).all()

@@ -5,7 +5,8 @@ FastAPI's OpenAPI 3.1 document (so the OpenAPI 3.0 conformance class is not clai
 Items default to ``DEFAULT_LIMIT`` features a page and at most ``GRIDLINE_PAGE_SIZE_MAX``
 (a larger limit is reduced to it, as the standard allows); coordinates are CRS84 lon/lat.
 Unknown query parameters, a malformed bbox or datetime and any CQL2 the server does not support
-give 400 with the reason.
+give 400 with the reason. The ``hazards`` collection shows only what lies within the account's
+scope (items, counts, extent); a hazard outside it is not found, like a missing one.
 """
 
 import datetime as dt
@@ -16,6 +17,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from api.auth import PrincipalDep
 from api.deps import SessionDep, SettingsDep
 from geo.errors import BadRequest, InvalidInput, NotFound
 from geo.ogc import items as store
@@ -122,8 +124,11 @@ def _describe(request: Request, collection: Collection, bbox: list[float] | None
 
 
 @router.get("/collections", summary="The collections")
-def collections(request: Request, session: SessionDep) -> JSONResponse:
-    described = [_describe(request, c, store.extent(session, c)) for c in COLLECTIONS.values()]
+def collections(request: Request, session: SessionDep, principal: PrincipalDep) -> JSONResponse:
+    described = [
+        _describe(request, c, store.extent(session, c, principal.scope))
+        for c in COLLECTIONS.values()
+    ]
     href = f"{_base(request)}/collections"
     return _json(
         {
@@ -134,9 +139,11 @@ def collections(request: Request, session: SessionDep) -> JSONResponse:
 
 
 @router.get("/collections/{collection_id}", summary="One collection")
-def collection(request: Request, session: SessionDep, collection_id: str) -> JSONResponse:
+def collection(
+    request: Request, session: SessionDep, principal: PrincipalDep, collection_id: str
+) -> JSONResponse:
     found = _collection(collection_id)
-    return _json(_describe(request, found, store.extent(session, found)))
+    return _json(_describe(request, found, store.extent(session, found, principal.scope)))
 
 
 JSON_TYPES = {
@@ -254,7 +261,11 @@ def _page_link(base: str, params: dict[str, str], offset: int, rel: str) -> dict
     responses={200: {"content": {GEOJSON: {}}}},
 )
 def items(
-    request: Request, session: SessionDep, settings: SettingsDep, collection_id: str
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    collection_id: str,
 ) -> Response:
     """``bbox``, ``limit``, ``offset``, ``datetime``, property=value for any queryable, and
     ``filter`` in CQL2 text (comparisons, AND/OR/NOT, LIKE, IN, BETWEEN, IS NULL,
@@ -263,7 +274,7 @@ def items(
     params = dict(request.query_params)
     query = parse_query(found, params, settings.page_size_max)
     try:
-        features, matched = store.items(session, found, query)
+        features, matched = store.items(session, found, query, principal.scope)
     except InvalidInput as exc:
         if isinstance(exc, BadRequest):
             raise
@@ -296,9 +307,15 @@ def items(
     response_class=Response,
     responses={200: {"content": {GEOJSON: {}}}},
 )
-def item(request: Request, session: SessionDep, collection_id: str, feature_id: str) -> Response:
+def item(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    collection_id: str,
+    feature_id: str,
+) -> Response:
     found = _collection(collection_id)
-    feature = store.item(session, found, feature_id)
+    feature = store.item(session, found, feature_id, principal.scope)
     base = f"{_base(request)}/collections/{collection_id}"
     links = [
         {"rel": "self", "type": GEOJSON, "href": f"{base}/items/{feature_id}"},

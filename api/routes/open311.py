@@ -1,10 +1,11 @@
 """Open311 GeoReport v2 (JSON) over hazards and residents' cases; see geo.hazards.open311.
 
 Errors use the spec's body, a list of ``{"code": <HTTP status>, "description": ...}``: 400
-for bad input, 404 for an unknown request. Only the JSON format is served.
+for bad input, 403 for a point outside the area the account serves, 404 for an unknown request
+(or one outside the account's scope). Only the JSON format is served.
 
-``api_key`` is accepted and ignored: anyone may submit and read. Access control (keys per
-client app, rate limits) is a later issue.
+``api_key`` is accepted and ignored: the signed-in account decides, as everywhere: requests
+are read within its scope, submitted within its area.
 """
 
 from typing import Annotated, Any
@@ -12,8 +13,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from api.auth import PrincipalDep
 from api.deps import SessionDep
-from geo.errors import GridlineError, NotFound
+from geo.errors import Forbidden, GridlineError, NotFound
 from geo.hazards import open311
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
@@ -35,7 +37,8 @@ def spec_error(status: int, description: str) -> JSONResponse:
 
 
 def domain_error(exc: GridlineError) -> JSONResponse:
-    return spec_error(404 if isinstance(exc, NotFound) else 400, str(exc))
+    status = 404 if isinstance(exc, NotFound) else 403 if isinstance(exc, Forbidden) else 400
+    return spec_error(status, str(exc))
 
 
 async def form_fields(request: Request) -> dict[str, str] | None:
@@ -64,14 +67,16 @@ def services(session: SessionDep) -> list[dict[str, Any]]:
     },
 )
 def create_request(
-    session: SessionDep, form: Annotated[dict[str, str] | None, Depends(form_fields)]
+    session: SessionDep,
+    principal: PrincipalDep,
+    form: Annotated[dict[str, str] | None, Depends(form_fields)],
 ) -> JSONResponse:
     """Route the case like any report; nothing is written when it is refused."""
     if form is None:
         return spec_error(400, "send the request as application/x-www-form-urlencoded")
     try:
         with session.begin_nested():
-            created = open311.submit(session, form)
+            created = open311.submit(session, form, by=principal)
     except GridlineError as exc:
         return domain_error(exc)
     return JSONResponse([created], status_code=201)
@@ -80,6 +85,7 @@ def create_request(
 @router.get("/requests.json", summary="Requests by id list, service, status and dates")
 def list_requests(
     session: SessionDep,
+    principal: PrincipalDep,
     service_request_id: str | None = None,
     service_code: str | None = None,
     start_date: str | None = None,
@@ -94,6 +100,7 @@ def list_requests(
             start_date=start_date,
             end_date=end_date,
             status=status,
+            scope=principal.scope,
         )
     except GridlineError as exc:
         return domain_error(exc)
@@ -101,8 +108,10 @@ def list_requests(
 
 
 @router.get("/requests/{service_request_id}.json", summary="One request (a list of one)")
-def read_request(session: SessionDep, service_request_id: str) -> JSONResponse:
+def read_request(
+    session: SessionDep, principal: PrincipalDep, service_request_id: str
+) -> JSONResponse:
     try:
-        return JSONResponse(open311.get(session, service_request_id))
+        return JSONResponse(open311.get(session, service_request_id, principal.scope))
     except GridlineError as exc:
         return domain_error(exc)

@@ -1,13 +1,20 @@
-"""Parking layouts of compounds: generate, read, check, import, compare, export, summarise."""
+"""Parking layouts of compounds: generate, read, check, import, compare, export, summarise.
+
+Every signed-in account reads; admin, street and office accounts write (generate, check,
+import, change status, generate for an uploaded site), for compounds of the communities in
+their scope: another compound answers 404 like a missing one.
+"""
 
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.auth import require
 from api.deps import SessionDep
-from geo.models import ParkingLayout
+from geo.accounts import Principal
+from geo.models import AccountRole, ParkingLayout
 from geo.parking import service, store
 from geo.parking.drawings import layout_dxf, site_plan_svg
 from geo.parking.model import ParkingParams
@@ -15,6 +22,9 @@ from geo.parking.model import ParkingParams
 router = APIRouter(tags=["parking"])
 
 Crs = Annotated[Literal["wgs84", "gcj02"], Query(description="gcj02 for Chinese web maps")]
+WriterDep = Annotated[
+    Principal, Depends(require(AccountRole.ADMIN, AccountRole.STREET, AccountRole.OFFICE))
+]
 
 
 class GenerateIn(BaseModel):
@@ -64,6 +74,7 @@ def _created(response: Response, session: SessionDep, row: ParkingLayout) -> dic
 )
 def generate_layout(
     session: SessionDep,
+    principal: WriterDep,
     compound_id: int,
     response: Response,
     body: Annotated[GenerateIn | None, Body()] = None,
@@ -72,7 +83,7 @@ def generate_layout(
     bays along entrance walls and accessible stalls, every figure from ``params`` (defaults:
     Chinese practice). The answer lists the stalls, bays, aisles, totals and any violation."""
     body = body or GenerateIn()
-    row = service.generate_version(session, compound_id, body.params, body.note)
+    row = service.generate_version(session, compound_id, body.params, body.note, principal)
     return _created(response, session, row)
 
 
@@ -88,9 +99,9 @@ def list_layouts(session: SessionDep, compound_id: int) -> list[dict[str, Any]]:
     summary="Check a hand-drawn layout against the compound (nothing is kept)",
 )
 def check_layout(
-    session: SessionDep, compound_id: int, body: LayoutIn, crs: Crs = "wgs84"
+    session: SessionDep, principal: WriterDep, compound_id: int, body: LayoutIn, crs: Crs = "wgs84"
 ) -> dict[str, Any]:
-    return service.check_layout(session, compound_id, body.layout, body.params, crs)
+    return service.check_layout(session, compound_id, body.layout, body.params, crs, principal)
 
 
 @router.post(
@@ -99,10 +110,15 @@ def check_layout(
     summary="Keep a hand-drawn layout as the next draft version",
 )
 def import_layout(
-    session: SessionDep, compound_id: int, body: LayoutIn, response: Response, crs: Crs = "wgs84"
+    session: SessionDep,
+    principal: WriterDep,
+    compound_id: int,
+    body: LayoutIn,
+    response: Response,
+    crs: Crs = "wgs84",
 ) -> dict[str, Any]:
     row = service.import_version(
-        session, compound_id, body.layout, body.params, crs=crs, note=body.note
+        session, compound_id, body.layout, body.params, crs=crs, note=body.note, by=principal
     )
     return _created(response, session, row)
 
@@ -135,9 +151,9 @@ def get_layout(session: SessionDep, compound_id: int, version: int) -> dict[str,
     summary="Approve a layout, mark it painted (or back to draft)",
 )
 def set_status(
-    session: SessionDep, compound_id: int, version: int, body: StatusIn
+    session: SessionDep, principal: WriterDep, compound_id: int, version: int, body: StatusIn
 ) -> dict[str, Any]:
-    row = store.get_row(session, compound_id, version)
+    row = store.get_row(session, compound_id, version, principal)
     store.set_status(session, row, body.status, body.note)
     return store.summary_dict(session, row)
 
@@ -192,7 +208,7 @@ def export_layout(
     "/parking-layouts/generate",
     summary="Generate a layout for a site given in GeoJSON (nothing is kept)",
 )
-def generate_for_site(body: SiteIn, crs: Crs = "wgs84") -> dict[str, Any]:
+def generate_for_site(_: WriterDep, body: SiteIn, crs: Crs = "wgs84") -> dict[str, Any]:
     return service.generate_for_site(body.site, body.params, crs)
 
 

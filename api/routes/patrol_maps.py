@@ -1,11 +1,14 @@
-"""Patrol map pages: a plan, a plan with its GPS track, a village day."""
+"""Patrol map pages: a plan, a plan with its GPS track, a village day; each only for an account
+that may read the plan or village day (``geo.patrol.views``), else 404 like a missing one."""
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from api.auth import PrincipalDep
 from api.deps import SessionDep, SettingsDep
 from api.routes.maps import community_feature, map_options, page_html
+from geo.accounts import Principal
 from geo.db import Settings
 from geo.errors import NotFound
 from geo.export import collect
@@ -29,9 +32,13 @@ def _plan_grids(session: Session, plan: dict) -> list[dict]:
 
 
 def render_plan(
-    session: Session, settings: Settings, plan_id: int, assets: AssetMode | None = None
+    session: Session,
+    settings: Settings,
+    plan_id: int,
+    assets: AssetMode | None = None,
+    by: Principal | None = None,
 ) -> str:
-    plan = views.plan_dict(session, plan_id)
+    plan = views.plan_dict(session, plan_id, by)
     network = _layer(session, "roads", plan["community"])
     m = plan_map(plan, _plan_grids(session, plan), network=network, **map_options(settings))
     return page_html(m, settings, assets)
@@ -43,9 +50,10 @@ def render_track(
     plan_id: int,
     track_id: int | None = None,
     assets: AssetMode | None = None,
+    by: Principal | None = None,
 ) -> str:
     """The plan with a track over it (default: its latest)."""
-    plan = views.plan_dict(session, plan_id)
+    plan = views.plan_dict(session, plan_id, by)
     if track_id is None:
         if not plan["tracks"]:
             raise NotFound(f"patrol plan {plan_id} has no track yet")
@@ -58,9 +66,13 @@ def render_track(
 
 
 def render_village_day(
-    session: Session, settings: Settings, day_id: int, assets: AssetMode | None = None
+    session: Session,
+    settings: Settings,
+    day_id: int,
+    assets: AssetMode | None = None,
+    by: Principal | None = None,
 ) -> str:
-    day = views.village_day_dict(session, day_id)
+    day = views.village_day_dict(session, day_id, by)
     community = community_feature(session, day["community"])
     network = _layer(session, "roads", day["community"])
     m = village_day_map(day, community, network=network, **map_options(settings))
@@ -68,15 +80,19 @@ def render_village_day(
 
 
 @router.get("/patrols/{plan_id}", response_class=HTMLResponse, summary="Patrol plan map")
-def plan_page(session: SessionDep, settings: SettingsDep, plan_id: int) -> HTMLResponse:
-    return HTMLResponse(render_plan(session, settings, plan_id))
+def plan_page(
+    session: SessionDep, settings: SettingsDep, principal: PrincipalDep, plan_id: int
+) -> HTMLResponse:
+    return HTMLResponse(render_plan(session, settings, plan_id, by=principal))
 
 
 @router.get(
     "/patrols/{plan_id}/track", response_class=HTMLResponse, summary="Patrol track map (latest)"
 )
-def track_page(session: SessionDep, settings: SettingsDep, plan_id: int) -> HTMLResponse:
-    return HTMLResponse(render_track(session, settings, plan_id))
+def track_page(
+    session: SessionDep, settings: SettingsDep, principal: PrincipalDep, plan_id: int
+) -> HTMLResponse:
+    return HTMLResponse(render_track(session, settings, plan_id, by=principal))
 
 
 @router.get(
@@ -85,11 +101,17 @@ def track_page(session: SessionDep, settings: SettingsDep, plan_id: int) -> HTML
     summary="Patrol track map",
 )
 def one_track_page(
-    session: SessionDep, settings: SettingsDep, plan_id: int, track_id: int
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    plan_id: int,
+    track_id: int,
 ) -> HTMLResponse:
-    return HTMLResponse(render_track(session, settings, plan_id, track_id))
+    return HTMLResponse(render_track(session, settings, plan_id, track_id, by=principal))
 
 
 @router.get("/village-days/{day_id}", response_class=HTMLResponse, summary="Village-day map")
-def village_day_page(session: SessionDep, settings: SettingsDep, day_id: int) -> HTMLResponse:
-    return HTMLResponse(render_village_day(session, settings, day_id))
+def village_day_page(
+    session: SessionDep, settings: SettingsDep, principal: PrincipalDep, day_id: int
+) -> HTMLResponse:
+    return HTMLResponse(render_village_day(session, settings, day_id, by=principal))

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, Request, Response
 
+from api.auth import PrincipalDep
 from api.deps import SessionDep
 from geo import tiles
 from geo.ogc import items as store
@@ -17,17 +18,20 @@ MVT = "application/vnd.mapbox-vector-tile"
     response_class=Response,
     responses={200: {"content": {MVT: {}}}},
 )
-def tile(session: SessionDep, layer: str, z: int, x: int, y: int) -> Response:
-    """grids, hazards (no personal data) or stalls; an empty tile has an empty body."""
-    body = tiles.tile(session, layer, z, x, y)
-    return Response(body, media_type=MVT, headers={"Cache-Control": "public, max-age=60"})
+def tile(
+    session: SessionDep, principal: PrincipalDep, layer: str, z: int, x: int, y: int
+) -> Response:
+    """grids, hazards (no personal data, only within the account's scope) or stalls; an empty
+    tile has an empty body."""
+    body = tiles.tile(session, layer, z, x, y, principal.scope)
+    return Response(body, media_type=MVT, headers={"Cache-Control": "private, max-age=60"})
 
 
 @router.get("/{layer}.json", summary="TileJSON 3.0 of a layer")
-def tilejson(request: Request, session: SessionDep, layer: str) -> dict:
+def tilejson(request: Request, session: SessionDep, principal: PrincipalDep, layer: str) -> dict:
     source = tiles.layer(layer)
     root = str(request.base_url).rstrip("/")
-    bounds = store.extent(session, source) or [-180.0, -85.05, 180.0, 85.05]
+    bounds = store.extent(session, source, principal.scope) or [-180.0, -85.05, 180.0, 85.05]
     return {
         "tilejson": "3.0.0",
         "name": layer,

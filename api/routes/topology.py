@@ -1,24 +1,36 @@
 """Grid topology: gaps, overlaps, slivers, grids outside, in pieces or with holes; the repair;
-the map of the problems."""
+the map of the problems.
+
+Every signed-in account reads the reports and previews; admin, street and community office
+accounts apply a repair, to a community in their area (else 404 as for an unknown code).
+"""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from api.auth import PrincipalDep
 from api.deps import SessionDep, SettingsDep
 from api.routes.maps import community_feature, map_options, page_html
-from geo import topology
+from geo import features, topology
+from geo.accounts import Principal
 from geo.db import Settings
 from geo.export import collect
-from geo.layers import LAYERS
+from geo.layers import LAYERS, require_role
 from maps.assets import AssetMode
 from maps.topology import topology_map
 
 router = APIRouter(tags=["topology"])
 
 MAX_SNAP_M = 10.0
+
+
+def writer(principal: PrincipalDep) -> Principal:
+    require_role(principal, "repair topology")
+    return principal
+
 
 SliverQuery = Annotated[
     float | None,
@@ -65,7 +77,13 @@ def preview_repair(session: SessionDep, code: str, snap_m: SnapQuery = 0.5) -> d
     "/communities/{code}/topology/repair",
     summary="Repair gaps and overlaps: changed grids get a new version from today",
 )
-def apply_repair(session: SessionDep, code: str, snap_m: SnapQuery = 0.5) -> dict[str, Any]:
+def apply_repair(
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(writer)],
+    code: str,
+    snap_m: SnapQuery = 0.5,
+) -> dict[str, Any]:
+    features.community_in_area(session, code, principal)
     return topology.apply_repair(session, code, snap_m=snap_m)
 
 

@@ -12,7 +12,9 @@ rows ("reported", then "dispatched" or "unrouted"), both in one savepoint.
 A bad row, a point outside every community or a ``reported_at`` in the future refuses the
 whole file, naming every bad row: CSV rows are numbered as in the file (the header is row 1,
 as in a spreadsheet), GeoJSON features by their index in ``features``. A ``reported_at``
-without a UTC offset is read in the database session's time zone.
+without a UTC offset is read in the database session's time zone. An import by an account
+(``by``) is refused whole, with Forbidden naming the rows, when any row is routed outside the
+area the account serves.
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo import models as m
+from geo.accounts import Principal
 from geo.crs import gcj02_to_wgs84, is_wgs84
 from geo.db import get_settings
-from geo.errors import FeatureProblem, FeaturesRejected, InvalidInput
-from geo.hazards.records import SYSTEM
+from geo.errors import FeatureProblem, FeaturesRejected, Forbidden, InvalidInput
+from geo.hazards.records import SYSTEM, area_of, scope_sql
 from geo.locate import to_wgs84
 
 Format = Literal["csv", "geojson"]
@@ -535,8 +538,10 @@ def import_hazards(
     from_gcj02: bool = False,
     source: str = "bulk import",
     by_area: bool | None = None,
+    by: Principal | None = None,
 ) -> Imported:
-    """Write the parsed rows, routed, with their events; RowsRejected names every bad row.
+    """Write the parsed rows, routed, with their events; RowsRejected names every bad row,
+    Forbidden every row outside the area ``by`` serves (nothing is written either way).
 
     ``by_area`` picks the routing plan (default: see AREA_ROUTING_SHARE); both give the same
     answer.
@@ -563,6 +568,8 @@ def import_hazards(
             ids, dispatched, unrouted, blind = cursor.fetchone()
         if len(ids) != len(rows):
             raise RowsRejected(_placement(cursor, parsed))
+        if by is not None:
+            _check_reach(cursor, by, parsed, ids)
         cursor.execute("DROP TABLE hazard_stage")
     return Imported(list(ids), dispatched, unrouted, blind)
 
@@ -587,10 +594,11 @@ def import_data(
     *,
     from_gcj02: bool = False,
     source: str = "bulk import",
+    by: Principal | None = None,
 ) -> Imported:
-    """Parse and import a CSV or GeoJSON body in the caller's transaction."""
+    """Parse and import a CSV or GeoJSON body in the caller's transaction (by account ``by``)."""
     parsed = parse(data, fmt, categories(session))
-    return import_hazards(session, parsed, from_gcj02=from_gcj02, source=source)
+    return import_hazards(session, parsed, from_gcj02=from_gcj02, source=source, by=by)
 
 
 def import_file(session: Session, path: Path, *, from_gcj02: bool = False) -> Imported:
@@ -632,6 +640,23 @@ def _placement(cursor: Any, parsed: Parsed) -> list[FeatureProblem]:
             why.append(f"reported_at {reported_at.astimezone(dt.UTC).isoformat()} is in the future")
         problems.append(RowProblem(line, parsed.label(line), "; ".join(why)))
     return problems
+
+
+def _check_reach(cursor: Any, by: Principal, parsed: Parsed, ids: list[int]) -> None:
+    """Forbidden naming the rows just written outside the area ``by`` serves (the caller's
+    savepoint then undoes the whole import). ``ids`` are in row order."""
+    cursor.execute(
+        f"SELECT id FROM hazard WHERE id = ANY(%s) AND NOT ({scope_sql(by.scope)}) ORDER BY id",
+        (ids,),
+    )
+    line_of = {hazard_id: row[0] for hazard_id, row in zip(ids, parsed.rows, strict=True)}
+    labels = [parsed.label(line_of[hazard_id]) for (hazard_id,) in cursor.fetchall()]
+    if labels:
+        more = f" (and {len(labels) - 3} more)" if len(labels) > 3 else ""
+        raise Forbidden(
+            f"{len(labels)} row(s) outside {area_of(by)}, nothing imported: "
+            f"{', '.join(labels[:3])}{more}"
+        )
 
 
 def _merge(*groups: list[FeatureProblem]) -> list[FeatureProblem]:

@@ -8,7 +8,11 @@ Decision: reading exposes **both kinds**, residents' cases and hazards found by 
 Civic apps show existing requests near a new one so residents do not report the same blocked
 fire lane twice, and a hotline answering "is anyone on this?" needs the hazard a worker logged
 that morning as much as a resident's case. Only the spec's fields are exposed: never the
-reporter, their contact, or internal fields (rectified_by, version).
+reporter, their contact, or internal fields (rectified_by, version), whoever asks.
+
+Access: reading answers only the requests inside the account's scope (one outside it is "not
+found", like a missing one); submitting at a point routed outside the area the account serves
+is Forbidden.
 
 Mapping:
 
@@ -38,10 +42,12 @@ from sqlalchemy import Select, func, select, true
 from sqlalchemy.orm import Session
 
 from geo import models as m
+from geo.accounts import Principal, Scope
 from geo.db import get_settings
 from geo.errors import InvalidInput, NotFound
 from geo.hazards import records
 from geo.hazards.lifecycle import FINAL, OPEN
+from geo.hazards.records import EVERYWHERE, in_scope
 
 WINDOW = dt.timedelta(days=90)
 MAX_RESULTS = 1000
@@ -92,13 +98,15 @@ def services(session: Session) -> list[dict[str, Any]]:
 # --- submitting ----------------------------------------------------------------------------
 
 
-def submit(session: Session, form: Mapping[str, str]) -> dict[str, Any]:
+def submit(
+    session: Session, form: Mapping[str, str], by: Principal | None = None
+) -> dict[str, Any]:
     """Create a resident's case from a GeoReport v2 form; the POST answer's one element.
 
     Fields: service_code, lat, long (required); description, media_url, first_name,
     last_name, email, phone, ``attribute[severity]`` (low|medium|high|critical, default
     medium). api_key, jurisdiction_id, device_id and account_id are accepted and ignored
-    (access control is a later issue). Everything is checked before anything is written.
+    (``by`` is the account submitting). Everything is checked before anything is written.
     """
     fields = {k: v.strip() for k, v in form.items() if v is not None and v.strip()}
     category = _service(session, fields.get("service_code"))
@@ -122,6 +130,7 @@ def submit(session: Session, form: Mapping[str, str]) -> dict[str, Any]:
             kind=m.CaseKind.CASE,
             reporter_contact=_contact(fields.get("phone"), fields.get("email")),
         ),
+        by=by,
     )
     created = get(session, str(hazard.id))[0]
     return {
@@ -292,11 +301,15 @@ def _request(row: Any) -> dict[str, Any]:
     }
 
 
-def get(session: Session, service_request_id: str) -> list[dict[str, Any]]:
-    """One request as the spec's one-element list; NotFound for anything else."""
+def get(
+    session: Session, service_request_id: str, scope: Scope = EVERYWHERE
+) -> list[dict[str, Any]]:
+    """One request as the spec's one-element list; NotFound for anything else (or outside
+    ``scope``)."""
     rows = []
     if service_request_id.isascii() and service_request_id.isdigit():
-        rows = session.execute(_select().where(m.Hazard.id == int(service_request_id))).all()
+        wanted = m.Hazard.id == int(service_request_id)
+        rows = session.execute(_select().where(wanted, *in_scope(scope))).all()
     if not rows:
         raise NotFound(f"service request {service_request_id!r} not found")
     return [_request(rows[0])]
@@ -344,15 +357,16 @@ def find(
     start_date: str | None = None,
     end_date: str | None = None,
     status: str | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> list[dict[str, Any]]:
-    """Requests, newest first, at most 1000.
+    """Requests inside ``scope``, newest first, at most 1000.
 
     ``service_request_id`` (comma list) overrides every other filter, as the spec says.
     Otherwise: ``service_code`` and ``status`` (open, closed) are comma lists; the window is
     ``start_date..end_date`` (both inclusive) of the requested time, by default the last 90
     days, never longer than 90 days; one bound alone means 90 days from or to it.
     """
-    query = _select().limit(MAX_RESULTS)
+    query = _select().where(*in_scope(scope)).limit(MAX_RESULTS)
     if service_request_id:
         ids = _split(service_request_id)
         bad = [v for v in ids if not (v.isascii() and v.isdigit())]

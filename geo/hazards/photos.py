@@ -2,7 +2,8 @@
 
 Files live under ``GRIDLINE_DATA_DIR/photos/<hazard id>/<sha256>.<ext>``; the database keeps
 their path, type, size and checksum. A file is written before the row is flushed and removed
-again if the row cannot be written, so a failed upload leaves nothing behind.
+again if the row cannot be written, so a failed upload leaves nothing behind. Photos of a hazard
+outside the reader's scope are "not found", exactly like those of a missing hazard.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geo import models as m
+from geo.accounts import Scope
 from geo.db import get_settings
 from geo.errors import NotFound, PayloadTooLarge, UnsupportedMediaType
-from geo.hazards.records import load
+from geo.hazards.records import EVERYWHERE, in_scope, load
 
 SIGNATURES = (
     (b"\xff\xd8\xff", "image/jpeg", "jpg"),
@@ -35,8 +37,10 @@ def sniff(data: bytes) -> tuple[str, str]:
     raise UnsupportedMediaType("photos must be JPEG, PNG or WebP images")
 
 
-def add_photo(session: Session, hazard_id: int, data: bytes, uploaded_by: str) -> dict[str, Any]:
-    load(session, hazard_id)
+def add_photo(
+    session: Session, hazard_id: int, data: bytes, uploaded_by: str, scope: Scope = EVERYWHERE
+) -> dict[str, Any]:
+    load(session, hazard_id, scope=scope)
     limit = get_settings().photo_max_bytes
     if len(data) > limit:
         raise PayloadTooLarge(f"photo of {len(data)} bytes exceeds the limit of {limit} bytes")
@@ -78,17 +82,25 @@ def describe(row: m.HazardPhoto) -> dict[str, Any]:
     }
 
 
-def list_photos(session: Session, hazard_id: int) -> list[dict[str, Any]]:
-    load(session, hazard_id)
+def list_photos(
+    session: Session, hazard_id: int, scope: Scope = EVERYWHERE
+) -> list[dict[str, Any]]:
+    load(session, hazard_id, scope=scope)
     rows = session.scalars(
         select(m.HazardPhoto).where(m.HazardPhoto.hazard_id == hazard_id).order_by(m.HazardPhoto.id)
     )
     return [describe(row) for row in rows]
 
 
-def photo_file(session: Session, hazard_id: int, photo_id: int) -> tuple[Path, str]:
-    row = session.get(m.HazardPhoto, photo_id)
-    if row is None or row.hazard_id != hazard_id:
+def photo_file(
+    session: Session, hazard_id: int, photo_id: int, scope: Scope = EVERYWHERE
+) -> tuple[Path, str]:
+    row = session.scalar(
+        select(m.HazardPhoto)
+        .join(m.Hazard, m.Hazard.id == m.HazardPhoto.hazard_id)
+        .where(m.HazardPhoto.id == photo_id, m.Hazard.id == hazard_id, *in_scope(scope))
+    )
+    if row is None:
         raise NotFound(f"photo {photo_id} of hazard {hazard_id} not found")
     path = get_settings().data_dir / row.path
     if not path.exists():

@@ -13,6 +13,11 @@ Days and months are those of the community's clock (:data:`TIMEZONE`): ``to=2025
 includes the evening of 31 March in Wenzhou, and month ``2025-03`` runs from 1 March 00:00
 to 1 April 00:00 China Standard Time. The state of a hazard "at month end" is derived from
 ``reported_at`` and ``closed_at`` (a hazard is open from being reported until it is closed).
+
+Every figure counts only the hazards inside the reader's scope (default everywhere). A
+community the scope does not touch is "not found", like a missing one. An account limited to
+grids (a worker) gets rows for its grids only, and compound rows only for compounds holding one
+of its hazards.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from geo import models as m
+from geo.accounts import Scope
 from geo.errors import InvalidInput, NotFound
 from geo.hazards.lifecycle import OPEN
+from geo.hazards.records import EVERYWHERE, require_community, scope_sql
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 """The clock of the communities served (no daylight saving): day and month boundaries."""
@@ -117,13 +124,15 @@ DIMENSIONS = {
 Hazards in no grid or no compound form a last row whose key is null."""
 
 
-def community(session: Session, code: str) -> tuple[int, str]:
-    """The id and name of community ``code``; NotFound when unknown."""
+def community(session: Session, code: str, scope: Scope = EVERYWHERE) -> tuple[int, str]:
+    """The id and name of community ``code``; NotFound when unknown or outside ``scope``."""
     row = session.execute(
         select(m.Community.id, m.Community.name).where(m.Community.code == code)
     ).first()
+    missing = f"community {code} not found"
     if row is None:
-        raise NotFound(f"community {code} not found")
+        raise NotFound(missing)
+    require_community(session, scope, row[0], missing)
     return row[0], row[1]
 
 
@@ -160,8 +169,10 @@ def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _filtered(kind: str | None, start: dt.datetime | None, end: dt.datetime | None) -> str:
-    where = ["community_id = :community"]
+def _filtered(
+    kind: str | None, start: dt.datetime | None, end: dt.datetime | None, scope: Scope
+) -> str:
+    where = ["community_id = :community", scope_sql(scope)]
     if kind is not None:
         where.append("kind = :kind")
     if start is not None:
@@ -171,12 +182,28 @@ def _filtered(kind: str | None, start: dt.datetime | None, end: dt.datetime | No
     return "SELECT * FROM hazard WHERE " + " AND ".join(where)
 
 
+def _keys(by: str, scope: Scope) -> str:
+    """The rows to list: for an account limited to grids, its grids and the compounds holding
+    its hazards only (zero rows elsewhere would claim what it cannot see)."""
+    keys = DIMENSIONS[by].keys
+    if scope.grids is None or by == "category":
+        return keys
+    if by == "grid":
+        return f"{keys} AND {scope_sql(scope, grid='id')}"
+    return f"{keys} AND id IN (SELECT compound_id FROM h)"
+
+
 def _grouped(
-    session: Session, by: str, hazards: str, aggregates: str, params: dict[str, Any]
+    session: Session,
+    by: str,
+    hazards: str,
+    aggregates: str,
+    params: dict[str, Any],
+    scope: Scope,
 ) -> list[dict[str, Any]]:
     dim = DIMENSIONS[by]
     sql = (
-        f"WITH h AS ({hazards}), k AS ({dim.keys}) "
+        f"WITH h AS ({hazards}), k AS ({_keys(by, scope)}) "
         f"SELECT k.key, k.label, k.extra, {aggregates} "
         f"FROM k FULL JOIN h ON h.{dim.column} = k.key "
         f"GROUP BY k.key, k.label, k.extra ORDER BY k.key IS NULL, {dim.order}"
@@ -208,17 +235,18 @@ def hazard_stats(
     since: dt.date | None = None,
     until: dt.date | None = None,
     kind: str | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> dict[str, Any]:
     """Counts by current state and median days to close, per grid, compound or category,
     of the hazards of community ``code`` reported in the local days ``since..until``."""
     if by not in DIMENSIONS:
         raise InvalidInput(f"by {by!r} unknown; one of {', '.join(GROUPINGS)}")
     _check_kind(kind)
-    community_id, name = community(session, code)
+    community_id, name = community(session, code, scope)
     start, end = day_range(since, until)
     now = session.scalar(text("SELECT now()"))
     params = {"community": community_id, "kind": kind, "since": start, "until": end, "as_of": now}
-    hazards = _filtered(kind, start, end)
+    hazards = _filtered(kind, start, end, scope)
     return {
         "community": {"code": code, "name": name},
         "by": by,
@@ -226,7 +254,7 @@ def hazard_stats(
         "to": until.isoformat() if until else None,
         "kind": kind,
         "as_of": now.isoformat(),
-        "rows": _grouped(session, by, hazards, STATS, params),
+        "rows": _grouped(session, by, hazards, STATS, params, scope),
         "total": _totals(session, hazards, STATS, params),
     }
 
@@ -304,12 +332,14 @@ def residents_benefited(
     until: dt.date | None = None,
     group: str | None = None,
     category: str | None = None,
+    scope: Scope = EVERYWHERE,
 ) -> dict[str, Any]:
     """Compounds with at least one hazard verified (closed) in the local days ``since..until``,
     optionally of one category group (fire, food...) or one category, and their population."""
-    community_id, name = community(session, code)
+    community_id, name = community(session, code, scope)
     start, end = day_range(since, until)
     conditions, params = _category_filter(session, group, category)
+    conditions.append(scope_sql(scope, "h.community_id", "h.grid_id"))
     return {
         "community": {"code": code, "name": name},
         "from": since.isoformat() if since else None,
@@ -355,12 +385,12 @@ def _overdue_items(session: Session, hazards: str, params: dict[str, Any]) -> li
 
 
 def monthly_report(
-    session: Session, code: str, month: str, kind: str | None = None
+    session: Session, code: str, month: str, kind: str | None = None, scope: Scope = EVERYWHERE
 ) -> dict[str, Any]:
     """The grid seminar's monthly figures of community ``code`` for ``month`` (YYYY-MM)."""
     first = parse_month(month)
     _check_kind(kind)
-    community_id, name = community(session, code)
+    community_id, name = community(session, code, scope)
     following = (first + dt.timedelta(days=32)).replace(day=1)
     start, end = local_midnight(first), local_midnight(following)
     now = session.scalar(text("SELECT now()"))
@@ -369,10 +399,11 @@ def monthly_report(
     as_of = min(end, now)
     params = {"community": community_id, "kind": kind, "start": start, "end": end}
     params |= {"as_of": as_of, "until": end}
-    hazards = _filtered(kind, None, end)
+    hazards = _filtered(kind, None, end, scope)
     summary = _totals(session, hazards, MONTHLY, params)
-    kind_filter = ["h.kind = :kind"] if kind else []
-    benefited = _benefited(session, community_id, start, end, kind_filter, {"kind": kind})
+    conditions = [scope_sql(scope, "h.community_id", "h.grid_id")]
+    conditions += ["h.kind = :kind"] if kind else []
+    benefited = _benefited(session, community_id, start, end, conditions, {"kind": kind})
     summary["compounds_benefited"] = benefited["compounds"]
     summary["residents_benefited"] = benefited["residents"]
     return {
@@ -384,8 +415,8 @@ def monthly_report(
         "to": end.isoformat(),
         "as_of": as_of.astimezone(TIMEZONE).isoformat(),
         "summary": summary,
-        "by_grid": _grouped(session, "grid", hazards, MONTHLY, params),
-        "by_category": _grouped(session, "category", hazards, MONTHLY, params),
+        "by_grid": _grouped(session, "grid", hazards, MONTHLY, params, scope),
+        "by_category": _grouped(session, "category", hazards, MONTHLY, params, scope),
         "benefited": benefited,
         "overdue": _overdue_items(session, hazards, params),
     }

@@ -2,7 +2,8 @@
 
 Each collection is one SQL source with an allow-list of properties (name -> SQL expression and
 type); nothing else can be selected or filtered on. Hazards are published without personal
-data: no reporter, no contact, no description (free text may name people), no assignee.
+data (no reporter, no contact, no description: free text may name people, no assignee) and only
+within the account's scope.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ class Collection:
     geometry_type: str = "Geometry"
     temporal: str | None = None
     """Property the ``datetime`` parameter filters on, if any."""
+    scoped_by: tuple[str, str] | None = None
+    """SQL of the community and grid ids when rows are shown only within the account's scope
+    (``geo.accounts.Scope``); None: every signed-in account sees every row."""
     links: list[dict] = field(default_factory=list)
 
     @property
@@ -152,6 +156,7 @@ COLLECTIONS: dict[str, Collection] = {
             },
             geometry_type="Point",
             temporal="reported_at",
+            scoped_by=("h.community_id", "h.grid_id"),
         ),
         Collection(
             "parking-stalls",

@@ -529,7 +529,12 @@ class _Parser:
         if token.kind != "number":
             raise self.unexpected("a number")
         self.index += 1
-        return float(token.value)
+        try:
+            return float(token.value)
+        except OverflowError:  # an integer of 309+ digits
+            raise InvalidInput(
+                f"number {token.text} at position {token.position} is out of range"
+            ) from None
 
     def checked(self, geometry: BaseGeometry, where: str) -> BaseGeometry:
         """The geometry if it is usable: not empty, small enough, lon/lat, valid."""

@@ -3,7 +3,9 @@ status, compare two versions, and the community-wide summary.
 
 A compound's versions are numbered 1, 2, ...; each is ``draft``, then ``approved``, then
 ``painted`` (an approved layout may go back to draft). The summary takes, per compound, the
-newest painted layout, else the newest approved, else the newest draft.
+newest painted layout, else the newest approved, else the newest draft. Given the account
+changing a layout (``by``; None for reads and the CLI), a compound whose community is outside its
+scope is not found, like a missing one.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from geo import models as m
+from geo.accounts import Principal
 from geo.errors import Conflict, NotFound
 from geo.parking.check import Violation, check
 from geo.parking.generate import totals
@@ -99,13 +102,23 @@ def save(
     return row
 
 
-def get_row(session: Session, compound_id: int, version: int) -> m.ParkingLayout:
+def in_scope(session: Session, compound_id: int, by: Principal) -> bool:
+    """Whether compound ``compound_id`` exists within ``by``'s scope."""
+    communities = by.scope.community_ids(session)
+    community = session.scalar(select(m.Compound.community_id).where(m.Compound.id == compound_id))
+    return community is not None and (communities is None or community in communities)
+
+
+def get_row(
+    session: Session, compound_id: int, version: int, by: Principal | None = None
+) -> m.ParkingLayout:
+    """Version ``version`` of the compound's layout (not found outside ``by``'s scope)."""
     row = session.scalar(
         select(m.ParkingLayout).where(
             m.ParkingLayout.compound_id == compound_id, m.ParkingLayout.version == version
         )
     )
-    if row is None:
+    if row is None or (by is not None and not in_scope(session, compound_id, by)):
         raise NotFound(f"compound {compound_id} has no parking layout version {version}")
     return row
 

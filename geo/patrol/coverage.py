@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from geo import models as m
+from geo.accounts import Principal
 from geo.crs import LocalProjection
 from geo.db import Settings
 from geo.errors import InvalidInput, NotFound
@@ -28,7 +29,7 @@ from geo.patrol.gps import read_track
 from geo.patrol.plans import network_lines
 from geo.patrol.stops import INSPECTED_KINDS
 from geo.patrol.track import TrackAnalysis, analyse
-from geo.patrol.views import iso
+from geo.patrol.views import iso, plan_row
 from geo.roster import on_day
 
 EDGE_TOLERANCE_M = 0.5
@@ -66,11 +67,10 @@ def record_track(
     filename: str | None = None,
     content_type: str | None = None,
     crs: Literal["wgs84", "gcj02"] = "wgs84",
+    by: Principal | None = None,
 ) -> int:
-    """Read, analyse and store a track for a plan; the track's id."""
-    plan = session.get(m.PatrolPlan, plan_id)
-    if plan is None:
-        raise NotFound(f"patrol plan {plan_id} not found")
+    """Read, analyse and store a track for a plan ``by`` may read; the track's id."""
+    plan = plan_row(session, plan_id, by)
     track = read_track(
         data,
         filename=filename,

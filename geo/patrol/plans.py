@@ -1,7 +1,10 @@
 """Patrol plans in PostGIS: a worker's daily walk and a village day's team walks, planned on
 the community's walking network, stored with their stops, read back as JSON.
 
-Times are local (Asia/Shanghai); a plan's day runs from ``hours[0]`` to ``hours[1]``.
+Times are local (Asia/Shanghai); a plan's day runs from ``hours[0]`` to ``hours[1]``. Given the
+account planning (``by``; None for the CLI), a worker account plans only its own patrols, any
+other only for workers and village days of the communities in its scope (others are not found,
+like missing ones).
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from geo import models as m
+from geo.accounts import Principal
 from geo.crs import LocalProjection, gcj02_to_wgs84
 from geo.db import Settings
-from geo.errors import Conflict, InvalidInput, NotFound
+from geo.errors import Conflict, Forbidden, InvalidInput, NotFound
 from geo.patrol import ZONE
 from geo.patrol.network import Places, WalkingNetwork
 from geo.patrol.requests import DailyPlanIn, PlanOptions, PointIn, VillageDayIn
@@ -156,11 +160,28 @@ def _check_size(candidates: Sequence[Candidate], settings: Settings) -> None:
         )
 
 
-def plan_daily(session: Session, request: DailyPlanIn, settings: Settings) -> int:
+def _worker(session: Session, worker_id: int, by: Principal | None) -> m.Worker:
+    """The worker to plan for, if ``by`` may plan their patrols."""
+    communities = None
+    if by is not None and by.role is m.AccountRole.WORKER:
+        if worker_id != by.worker_id:
+            raise Forbidden(
+                f"a worker account plans only its own patrols (worker {by.worker_id}),"
+                f" not worker {worker_id}'s"
+            )
+    elif by is not None:
+        communities = by.scope.community_ids(session)
+    worker = session.get(m.Worker, worker_id)
+    if worker is None or (communities is not None and worker.community_id not in communities):
+        raise NotFound(f"worker {worker_id} not found")
+    return worker
+
+
+def plan_daily(
+    session: Session, request: DailyPlanIn, settings: Settings, by: Principal | None = None
+) -> int:
     """Plan and store a worker's patrol; the new plan's id."""
-    worker = session.get(m.Worker, request.worker_id)
-    if worker is None:
-        raise NotFound(f"worker {request.worker_id} not found")
+    worker = _worker(session, request.worker_id, by)
     grids = worker_grids(session, worker.id, request.date)
     if not grids:
         raise Conflict(f"worker {worker.name} holds no grid on {request.date}")
@@ -202,10 +223,13 @@ def _lonlat(stop: PointIn, crs: str) -> tuple[float, float]:
     return stop.lon, stop.lat
 
 
-def plan_village_day(session: Session, request: VillageDayIn, settings: Settings) -> int:
+def plan_village_day(
+    session: Session, request: VillageDayIn, settings: Settings, by: Principal | None = None
+) -> int:
     """Split the community among teams and plan each team's walk; the village day's id."""
     community = session.scalar(select(m.Community).where(m.Community.code == request.community))
-    if community is None:
+    communities = by.scope.community_ids(session) if by is not None else None
+    if community is None or (communities is not None and community.id not in communities):
         raise NotFound(f"community {request.community!r} not found")
     grids = session.scalars(
         select(m.Grid.id).where(m.Grid.community_id == community.id, m.Grid.valid_to.is_(None))

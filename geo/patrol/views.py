@@ -1,4 +1,10 @@
-"""Stored plans, village days and tracks as JSON (what the API returns and the maps draw)."""
+"""Stored plans, village days and tracks as JSON (what the API returns and the maps draw).
+
+Given the account asking (``by``; None for the CLI, which may read everything), a plan or village
+day it may not read is not found, exactly like a missing one: a worker account reads its own
+plans and the village days of its grids' communities, any other account the plans and village
+days of the communities in its scope.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,11 @@ from typing import Any
 
 from geoalchemy2.shape import to_shape
 from shapely.geometry import mapping
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.orm import Session
 
 from geo import models as m
+from geo.accounts import Principal
 from geo.errors import NotFound
 from geo.patrol import ZONE
 from geo.patrol.stops import worker_grids
@@ -78,11 +85,30 @@ def _summary(session: Session, plan: m.PatrolPlan) -> dict[str, Any]:
     }
 
 
-def plan_dict(session: Session, plan_id: int) -> dict[str, Any]:
-    """A plan with its stops (visiting order, then those left out) and route."""
-    plan = session.get(m.PatrolPlan, plan_id)
+def readable_plans(session: Session, by: Principal) -> ColumnElement[bool]:
+    """The condition on ``patrol_plan`` rows ``by`` may read (and upload tracks for)."""
+    communities = by.scope.community_ids(session)
+    in_scope = true() if communities is None else m.PatrolPlan.community_id.in_(sorted(communities))
+    if by.role is m.AccountRole.WORKER:
+        team_walk = and_(m.PatrolPlan.village_day_id.is_not(None), in_scope)
+        return or_(m.PatrolPlan.worker_id == by.worker_id, team_walk)
+    return in_scope
+
+
+def plan_row(session: Session, plan_id: int, by: Principal | None = None) -> m.PatrolPlan:
+    """Plan ``plan_id``; not found when missing or ``by`` may not read it."""
+    query = select(m.PatrolPlan).where(m.PatrolPlan.id == plan_id)
+    if by is not None:
+        query = query.where(readable_plans(session, by))
+    plan = session.scalar(query)
     if plan is None:
         raise NotFound(f"patrol plan {plan_id} not found")
+    return plan
+
+
+def plan_dict(session: Session, plan_id: int, by: Principal | None = None) -> dict[str, Any]:
+    """A plan with its stops (visiting order, then those left out) and route."""
+    plan = plan_row(session, plan_id, by)
     stops = session.scalars(
         select(m.PatrolStop)
         .where(m.PatrolStop.plan_id == plan.id)
@@ -114,13 +140,14 @@ def plan_dict(session: Session, plan_id: int) -> dict[str, Any]:
 
 def list_plans(
     session: Session,
+    by: Principal,
     *,
     worker_id: int | None = None,
     day: dt.date | None = None,
     community: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Plan summaries, newest first."""
-    query = select(m.PatrolPlan).order_by(m.PatrolPlan.id.desc())
+    """Summaries of the plans ``by`` may read, newest first."""
+    query = select(m.PatrolPlan).where(readable_plans(session, by)).order_by(m.PatrolPlan.id.desc())
     if worker_id is not None:
         query = query.where(m.PatrolPlan.worker_id == worker_id)
     if day is not None:
@@ -132,9 +159,13 @@ def list_plans(
     return [_summary(session, plan) for plan in session.scalars(query)]
 
 
-def village_day_dict(session: Session, village_day_id: int) -> dict[str, Any]:
+def village_day_dict(
+    session: Session, village_day_id: int, by: Principal | None = None
+) -> dict[str, Any]:
+    """A village day with its team walks; not found when missing or outside ``by``'s scope."""
     day = session.get(m.VillageDay, village_day_id)
-    if day is None:
+    communities = by.scope.community_ids(session) if by is not None else None
+    if day is None or (communities is not None and day.community_id not in communities):
         raise NotFound(f"village day {village_day_id} not found")
     community = session.get(m.Community, day.community_id)
     plans = session.scalars(
