@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test setup lint bench-locate clean browser gis-clients
+.PHONY: demo test fuzz setup lint bench-locate clean browser gis-clients
 
 $(STAMP): pyproject.toml scripts/python-env
 	scripts/python-env $(VENV)
@@ -46,6 +46,13 @@ test: $(STAMP) $(ASSETS_STAMP) browser gis-clients
 	restore=$$(scripts/local-postgis gridline_test_restore) && \
 	export GRIDLINE_RESTORE_TEST_DATABASE_URL="$${GRIDLINE_RESTORE_TEST_DATABASE_URL:-$$restore}" && \
 	$(BIN)/ruff check --no-cache . && $(BIN)/ruff format --no-cache --check . && $(BIN)/pytest $(PYTEST_ARGS)
+
+# Hostile input against the OpenAPI schema (schemathesis: fixed seed, bounded, about a minute)
+# and the regression tests of what it found; `make test` runs both with the rest of the suite.
+fuzz: $(STAMP)
+	@url=$$(scripts/local-postgis gridline_test) && \
+	export GRIDLINE_TEST_DATABASE_URL="$${GRIDLINE_TEST_DATABASE_URL:-$$url}" && \
+	$(BIN)/pytest tests/test_fuzz.py tests/test_fuzz_regressions.py $(PYTEST_ARGS)
 
 bench-locate: $(STAMP)
 	@url=$$(scripts/local-postgis gridline_bench) && export DATABASE_URL="$${DATABASE_URL:-$$url}" && \

@@ -109,7 +109,7 @@ def create_app() -> FastAPI:
         session.execute(text("SELECT 1"))
         return {"status": "ok", "database": "ok"}
 
-    app.include_router(accounts.public)
+    app.include_router(accounts.public, responses=errors.RESPONSES)
     signed_in = [Depends(current_principal)]
     for router in [
         locate.router,
@@ -130,7 +130,7 @@ def create_app() -> FastAPI:
         topology.router,
         ogc.router,
     ]:
-        app.include_router(router, dependencies=signed_in)
+        app.include_router(router, dependencies=signed_in, responses=errors.RESPONSES)
     app.mount(URL_PREFIX, AssetFiles(), name="assets")
     if missing_assets():
         log.warning("the map pages' scripts are not installed: %s", INSTALL_HINT)

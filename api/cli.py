@@ -211,6 +211,18 @@ def user_list() -> None:
         echo_json([accounts.describe(a, session) for a in rows])
 
 
+def _change_account(username: str, change, done: str) -> None:
+    """Apply ``change(session, account)`` in one transaction, then say ``done``."""
+    from geo import accounts
+
+    try:
+        with transaction() as session:
+            change(session, accounts.find(session, username))
+    except GridlineError as exc:
+        fail(str(exc))
+    typer.echo(done)
+
+
 @user_app.command("passwd")
 def user_passwd(
     username: str,
@@ -220,12 +232,11 @@ def user_passwd(
     from geo import accounts
 
     secret = password or typer.prompt("new password", hide_input=True, confirmation_prompt=True)
-    try:
-        with transaction() as session:
-            accounts.set_password(session, get_settings(), accounts.find(session, username), secret)
-    except GridlineError as exc:
-        fail(str(exc))
-    typer.echo(f"password of {username} changed; its tokens are revoked")
+    _change_account(
+        username,
+        lambda session, account: accounts.set_password(session, get_settings(), account, secret),
+        f"password of {username} changed; its tokens are revoked",
+    )
 
 
 @user_app.command("disable")
@@ -233,14 +244,11 @@ def user_disable(username: str) -> None:
     """Disable an account and revoke its tokens (history and audit rows stay)."""
     from geo import accounts
 
-    try:
-        with transaction() as session:
-            account = accounts.find(session, username)
-            account.active = False
-            accounts.revoke_all(session, account)
-    except GridlineError as exc:
-        fail(str(exc))
-    typer.echo(f"{username} disabled")
+    def disable(session, account) -> None:
+        account.active = False
+        accounts.revoke_all(session, account)
+
+    _change_account(username, disable, f"{username} disabled")
 
 
 @user_app.command("revoke")
@@ -248,12 +256,7 @@ def user_revoke(username: str) -> None:
     """Revoke every token issued so far to an account."""
     from geo import accounts
 
-    try:
-        with transaction() as session:
-            accounts.revoke_all(session, accounts.find(session, username))
-    except GridlineError as exc:
-        fail(str(exc))
-    typer.echo(f"tokens of {username} revoked")
+    _change_account(username, accounts.revoke_all, f"tokens of {username} revoked")
 
 
 @app.command("import")

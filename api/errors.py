@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 from urllib.parse import quote
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from psycopg import errors as pg_errors
 from psycopg_pool import PoolTimeout
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.exc import TimeoutError as EnginePoolTimeout
 
@@ -55,6 +58,39 @@ STATUS: dict[type[GridlineError], int] = {
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
 }
+
+
+class Problem(BaseModel):
+    """One refused feature of an import."""
+
+    index: int
+    label: str
+    reason: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: ``detail`` says why (for FastAPI's own request checks, the list of
+    fields in error); ``problems`` names each refused feature of an import."""
+
+    detail: str | list[dict[str, Any]]
+    problems: list[Problem] | None = None
+
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorBody, "description": "Invalid input: the reason, or the fields in error"}
+}
+"""Responses documented on every route (``include_router(..., responses=RESPONSES)``)."""
+
+
+def data_error(orig: psycopg.DataError) -> str | None:
+    """What is wrong with a value the database refused, when the request's values are the cause."""
+    if isinstance(orig, pg_errors.NumericValueOutOfRange):
+        return "a number is out of range"
+    if isinstance(orig, pg_errors.StringDataRightTruncation):
+        return "a text is longer than allowed"
+    if orig.sqlstate is None:  # refused by psycopg before sending: text with a NUL character
+        return "text must not contain NUL (0x00) characters"
+    return None
 
 
 def _status(exc: GridlineError) -> int:
@@ -129,6 +165,8 @@ async def database_error(
         return unavailable("the database could not complete the request; retry in a few seconds")
     if isinstance(exc, IntegrityError | pg_errors.IntegrityError):
         return JSONResponse({"detail": "the change conflicts with existing data"}, 409)
+    if isinstance(orig, psycopg.DataError) and (detail := data_error(orig)):
+        return JSONResponse({"detail": detail}, 422)
     log.exception("database error on %s", where)
     return JSONResponse({"detail": "database error"}, 500)
 

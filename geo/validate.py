@@ -86,7 +86,7 @@ def _check_position(pos: Any, kind: str) -> None:
             raise InvalidInput(f"coordinate {value!r} is not a number")
         # JSON integers have no size limit; one beyond the float range cannot be a coordinate
         if isinstance(value, int) and abs(value) > sys.float_info.max:
-            raise InvalidInput(f"coordinate with {len(str(abs(value)))} digits is out of range")
+            raise InvalidInput("coordinate out of range: an integer beyond 1.8e308")
         if math.isnan(value):
             raise InvalidInput("coordinate NaN")
         if math.isinf(value):

@@ -320,6 +320,15 @@ def test_gridline_user_add_and_list(gridline, client_as) -> None:
     assert "argon2" not in out
     code, out, _ = gridline("user", "revoke", "clerk")
     assert (code, out.strip()) == (0, "tokens of clerk revoked")
+    code, out, _ = gridline("user", "passwd", "clerk", "--password", "another password")
+    assert (code, out.strip()) == (0, "password of clerk changed; its tokens are revoked")
+    assert sign_in(client_as(None), "clerk", "clerk password").status_code == 401
+    assert sign_in(client_as(None), "clerk", "another password").status_code == 200
+    code, out, _ = gridline("user", "disable", "clerk")
+    assert (code, out.strip()) == (0, "clerk disabled")
+    assert sign_in(client_as(None), "clerk", "another password").status_code == 401
+    code, _, err = gridline("user", "revoke", "nobody")
+    assert (code, err.strip()) == (1, "gridline: no account 'nobody'")
 
 
 def production(**values: object) -> db.Settings:

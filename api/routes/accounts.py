@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api.auth import COOKIE, LOGIN_RATE_PER_MINUTE, AdminDep, PrincipalDep, limiter
-from api.deps import SessionDep, SettingsDep
+from api.deps import MAX_OFFSET, SessionDep, SettingsDep
 from geo import accounts, audit, tokens
 from geo import models as m
 from geo.errors import InvalidInput, Unauthorized
@@ -226,7 +226,7 @@ def audit_log(
     actor: str | None = None,
     request_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[dict]:
     return audit.entries(
         session,

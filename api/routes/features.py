@@ -9,6 +9,7 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
@@ -42,6 +43,15 @@ def page_links(request: Request, limit: int, offset: int, returned: int, matched
         href = request.url.include_query_params(offset=max(offset - limit, 0), limit=limit)
         links.append({"rel": "prev", "type": GEOJSON, "href": str(href)})
     return links
+
+
+def attachment(filename: str) -> dict[str, str]:
+    """Content-Disposition of a download as Starlette's FileResponse writes it: a name that is
+    not plain is percent-encoded (RFC 6266 ``filename*``), so no header can be broken."""
+    quoted = quote(filename)
+    if quoted != filename:
+        return {"Content-Disposition": f"attachment; filename*=utf-8''{quoted}"}
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
 
 
 def collection(feats: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
@@ -133,15 +143,14 @@ def layer_router(layer: Layer) -> APIRouter:
         data = export.collect(session, layer, parent)
         name = f"{layer.name}{'-' + parent if parent else ''}"
         if format == "geojson":
-            headers = {"Content-Disposition": f'attachment; filename="{name}.geojson"'}
-            return JSONResponse(data, media_type=GEOJSON, headers=headers)
+            return JSONResponse(data, media_type=GEOJSON, headers=attachment(f"{name}.geojson"))
         folder = Path(tempfile.mkdtemp(prefix="gridline-export-"))
-        path = folder / f"{name}.gpkg"
+        path = folder / f"{layer.name}.gpkg"
         export.write(data, path, layer.name.replace("-", "_"))
         return FileResponse(
             path,
             media_type="application/geopackage+sqlite3",
-            filename=path.name,
+            filename=f"{name}.gpkg",
             background=BackgroundTask(_remove, folder),
         )
 

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.auth import PrincipalDep
-from api.deps import SessionDep, SettingsDep
+from api.deps import MAX_OFFSET, SessionDep, SettingsDep
 from geo.errors import BadRequest, InvalidInput, NotFound
 from geo.ogc import items as store
 from geo.ogc.collections import COLLECTIONS, Collection
@@ -241,7 +241,7 @@ def parse_query(collection: Collection, params: dict[str, str], page_max: int) -
     limit = min(_int(params.get("limit", str(DEFAULT_LIMIT)), "limit", 1), page_max)
     return store.Query(
         limit=limit,
-        offset=_int(params.get("offset", "0"), "offset", 0),
+        offset=min(_int(params.get("offset", "0"), "offset", 0), MAX_OFFSET),
         bbox=_bbox(params["bbox"]) if "bbox" in params else None,
         properties={k: v for k, v in params.items() if k in collection.properties},
         filter=params.get("filter") or None,

@@ -136,6 +136,8 @@ def _number(value: Any, name: str, why: list[str], strict: bool) -> float | None
     except (TypeError, ValueError):
         why.append(f"{name} {value!r} is not a number")
         return None
+    except OverflowError:  # a JSON integer beyond the float range
+        number = math.inf
     if math.isnan(number):
         why.append(f"{name} is NaN")
     elif math.isinf(number):

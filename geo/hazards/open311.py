@@ -301,18 +301,27 @@ def _request(row: Any) -> dict[str, Any]:
     }
 
 
+MAX_ID = 2**31 - 1
+"""Largest hazard id (a 32-bit integer column)."""
+
+
 def get(
     session: Session, service_request_id: str, scope: Scope = EVERYWHERE
 ) -> list[dict[str, Any]]:
     """One request as the spec's one-element list; NotFound for anything else (or outside
     ``scope``)."""
     rows = []
-    if service_request_id.isascii() and service_request_id.isdigit():
+    if _is_id(service_request_id):
         wanted = m.Hazard.id == int(service_request_id)
         rows = session.execute(_select().where(wanted, *in_scope(scope))).all()
     if not rows:
         raise NotFound(f"service request {service_request_id!r} not found")
     return [_request(rows[0])]
+
+
+def _is_id(value: str) -> bool:
+    """Whether ``value`` can be a hazard id: digits within the id column's 32-bit range."""
+    return value.isascii() and value.isdigit() and len(value) <= 10 and int(value) <= MAX_ID
 
 
 def _split(value: str) -> list[str]:
@@ -372,7 +381,7 @@ def find(
         bad = [v for v in ids if not (v.isascii() and v.isdigit())]
         if bad:
             raise InvalidInput(f"service_request_id {bad[0]!r} is not a request id")
-        return _rows(session, query.where(m.Hazard.id.in_([int(v) for v in ids])))
+        return _rows(session, query.where(m.Hazard.id.in_([int(v) for v in ids if _is_id(v)])))
     if service_code:
         codes = _split(service_code)
         known = set(

@@ -488,7 +488,7 @@ def query(
         conditions.append(m.Hazard.kind == f.kind)
     if f.since is not None:
         conditions.append(m.Hazard.reported_at >= f.since)
-    if f.until is not None:
+    if f.until is not None and f.until < dt.date.max:  # no day after the last one
         conditions.append(m.Hazard.reported_at < f.until + dt.timedelta(days=1))
     if f.bbox is not None:
         conditions.append(func.ST_Intersects(m.Hazard.geom, func.ST_MakeEnvelope(*f.bbox, 4326)))

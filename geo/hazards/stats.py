@@ -148,7 +148,8 @@ def day_range(
     if since is not None and until is not None and since > until:
         raise InvalidInput(f"from {since} is after to {until}")
     start = local_midnight(since) if since is not None else None
-    end = local_midnight(until + dt.timedelta(days=1)) if until is not None else None
+    open_ended = until is None or until == dt.date.max  # no day after the last one
+    end = None if open_ended else local_midnight(until + dt.timedelta(days=1))
     return start, end
 
 
@@ -391,11 +392,10 @@ def monthly_report(
     first = parse_month(month)
     _check_kind(kind)
     community_id, name = community(session, code, scope)
-    following = (first + dt.timedelta(days=32)).replace(day=1)
-    start, end = local_midnight(first), local_midnight(following)
-    now = session.scalar(text("SELECT now()"))
+    start, now = local_midnight(first), session.scalar(text("SELECT now()"))
     if start > now:
         raise InvalidInput(f"month {month!r} has not started yet")
+    end = local_midnight((first + dt.timedelta(days=32)).replace(day=1))
     as_of = min(end, now)
     params = {"community": community_id, "kind": kind, "start": start, "end": end}
     params |= {"as_of": as_of, "until": end}

@@ -109,7 +109,7 @@ def _layer(feature: dict[str, Any], index: int) -> str:
 def _geometry(feature: dict[str, Any], index: int, kinds: tuple[str, ...], to_wgs84) -> Any:
     try:
         geom = shape(feature["geometry"])
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise InvalidInput(f"feature {index}: not a GeoJSON geometry ({exc})") from None
     if geom.geom_type not in kinds:
         raise InvalidInput(

@@ -16,8 +16,9 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from shapely.geometry import LineString, Point, Polygon
 
 
@@ -38,52 +39,62 @@ STALL_ANGLES = {
 }
 
 
+AISLES_M = {
+    StallKind.PERPENDICULAR: 6.0,
+    StallKind.ANGLE_60: 4.5,
+    StallKind.ANGLE_45: 3.8,
+    StallKind.ANGLE_30: 3.5,
+    StallKind.PARALLEL: 3.8,
+}
+"""Default clear width of the aisle each stall kind needs."""
+
+
 class ParkingParams(BaseModel):
     """Every figure of a layout; defaults from Chinese practice (JGJ 100 and common use)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    stall_width_m: float = Field(2.5, gt=0, le=5)
+    stall_width_m: float = Field(2.5, ge=2, le=5)
     """Width of a perpendicular or angled stall (across the car)."""
-    stall_length_m: float = Field(5.3, gt=0, le=8)
+    stall_length_m: float = Field(5.3, ge=4, le=8)
     """Length of a perpendicular or angled stall (along the car)."""
-    parallel_length_m: float = Field(6.0, gt=0, le=10)
-    parallel_width_m: float = Field(2.5, gt=0, le=5)
-    aisle_m: dict[StallKind, float] = {
-        StallKind.PERPENDICULAR: 6.0,
-        StallKind.ANGLE_60: 4.5,
-        StallKind.ANGLE_45: 3.8,
-        StallKind.ANGLE_30: 3.5,
-        StallKind.PARALLEL: 3.8,
-    }
+    parallel_length_m: float = Field(6.0, ge=4.5, le=10)
+    parallel_width_m: float = Field(2.5, ge=1.8, le=5)
+    aisle_m: dict[StallKind, Annotated[float, Field(ge=2.5, le=20)]] = AISLES_M
     """Clear width of the aisle (or remaining carriageway) a stall kind needs in front of it."""
     kinds: list[StallKind] = list(StallKind)
     """Stall kinds the generator may use."""
-    fire_lane_clear_m: float = Field(4.0, gt=0)
+    fire_lane_clear_m: float = Field(4.0, ge=3, le=12)
     """A fire lane keeps this clear width along its centre line: no stall in it."""
     park_along_fire_lanes: bool = False
     """Whether stalls may open onto a fire lane (beside it, or on it where it stays clear);
     by default a fire lane is never a parking aisle."""
-    hydrant_clearance_m: float = Field(5.0, ge=0)
-    gate_clearance_m: float = Field(8.0, ge=0)
-    entrance_clearance_m: float = Field(2.0, ge=0)
-    building_clearance_m: float = Field(0.5, ge=0)
-    tree_clearance_m: float = Field(1.0, ge=0)
-    junction_clearance_m: float = Field(3.0, ge=0)
+    hydrant_clearance_m: float = Field(5.0, ge=0, le=50)
+    gate_clearance_m: float = Field(8.0, ge=0, le=50)
+    entrance_clearance_m: float = Field(2.0, ge=0, le=50)
+    building_clearance_m: float = Field(0.5, ge=0, le=50)
+    tree_clearance_m: float = Field(1.0, ge=0, le=50)
+    junction_clearance_m: float = Field(3.0, ge=0, le=50)
     """Kerb stalls stop this far before the carriageway of a crossing road."""
     accessible_share: float = Field(0.005, ge=0, le=1)
     """At least this share of stalls is accessible (at least 1 when there are any stalls)."""
-    accessible_aisle_m: float = Field(1.2, ge=0)
+    accessible_aisle_m: float = Field(1.2, ge=0, le=5)
     allow_green: bool = False
     """Whether green areas may be converted to parking."""
-    bicycle_pitch_m: float = Field(0.6, gt=0)
-    ebike_pitch_m: float = Field(0.8, gt=0)
-    nonmotor_depth_m: float = Field(2.0, gt=0)
+    bicycle_pitch_m: float = Field(0.6, ge=0.4, le=2)
+    ebike_pitch_m: float = Field(0.8, ge=0.4, le=2)
+    nonmotor_depth_m: float = Field(2.0, ge=1, le=5)
     nonmotor_group_max: int = Field(25, ge=1)
     """Most e-bikes in one bay; bays are separated by ``nonmotor_gap_m``."""
-    nonmotor_gap_m: float = Field(1.0, ge=0)
+    nonmotor_gap_m: float = Field(1.0, ge=0, le=50)
     min_pocket_m2: float = Field(60.0, ge=0)
     """Open areas smaller than this get no pocket layout."""
+
+    @field_validator("aisle_m")
+    @classmethod
+    def _every_kind(cls, value: dict[StallKind, float]) -> dict[StallKind, float]:
+        """Kinds left out keep their default aisle."""
+        return {**AISLES_M, **value}
 
     def angle(self, kind: StallKind) -> float:
         return STALL_ANGLES[kind]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -247,6 +248,8 @@ def _coordinates(lonlat: Sequence[tuple[Any, Any]]) -> np.ndarray:
     for index, (lon, lat) in enumerate(lonlat):
         if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lon, lat)):
             raise InvalidInput(f"point {index} has non-numeric coordinates")
+        if any(isinstance(v, int) and abs(v) > sys.float_info.max for v in (lon, lat)):
+            raise InvalidInput(f"point {index} has a non-finite coordinate")
     xy = np.asarray(lonlat, dtype=float)
     bad = ~np.isfinite(xy).all(axis=1)
     if bad.any():

@@ -7,6 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+LAST_DAY = dt.date.max - dt.timedelta(days=1)
+"""The last day a plan may be for (its day ends at the next midnight)."""
+
 
 class PointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -57,7 +60,7 @@ class DailyPlanIn(PlanOptions):
     """A worker's morning patrol of their grids."""
 
     worker_id: int
-    date: dt.date
+    date: dt.date = Field(le=LAST_DAY)
     stops: list[StopIn] = Field(default_factory=list, max_length=500)
     include_b: bool = True
     """Also visit due hazards of the grids where the worker is B."""
@@ -67,5 +70,5 @@ class VillageDayIn(PlanOptions):
     """下村日: the whole community patrolled by ``teams`` teams from the office."""
 
     community: str = Field(min_length=1, max_length=32)
-    date: dt.date
+    date: dt.date = Field(le=LAST_DAY)
     teams: int = Field(ge=1, le=20)
