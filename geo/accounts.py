@@ -116,13 +116,6 @@ class Principal:
     def personal_data(self) -> bool:
         return self.role in PERSONAL_DATA_ROLES
 
-    def require_in_scope(
-        self, community_id: int | None, grid_id: int | None, not_found: str
-    ) -> None:
-        """404 with ``not_found`` (the message a missing record gets) when out of scope."""
-        if not self.scope.covers(community_id, grid_id):
-            raise NotFound(not_found)
-
     def mask(self, record: dict, fields: Iterable[str] = PERSONAL_FIELDS) -> dict:
         """``record`` with personal ``fields`` set to None unless the role may see them."""
         if self.personal_data:
