@@ -39,13 +39,20 @@ async def raw_body(request: Request) -> bytes:
 
 
 RawBodyDep = Annotated[bytes, Depends(raw_body)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def settings() -> Settings:
+    """The settings, as a dependency run on the event loop (a sync one costs a thread hop)."""
+    return get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(settings)]
 
 MAX_OFFSET = 2**63 - 1
 """Largest page offset: PostgreSQL's OFFSET is a bigint (beyond it the query would fail)."""
 
 
-def paging(
+async def paging(
     settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, description="features per page")] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
@@ -58,7 +65,7 @@ def paging(
 PagingDep = Annotated[tuple[int, int], Depends(paging)]
 
 
-def bbox(
+async def bbox(
     bbox: Annotated[
         str | None, Query(description="min_lon,min_lat,max_lon,max_lat (WGS84)")
     ] = None,

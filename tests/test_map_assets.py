@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from folium.plugins import Draw, HeatMap, MarkerCluster
 from shapely.geometry import shape
 
+from api.deps import settings
 from geo.db import get_settings
 from maps import assets
 from maps.assets import Asset, AssetMode, missing_assets
@@ -138,7 +139,7 @@ def test_only_listed_files_are_served(client: TestClient) -> None:
 
 def test_setting_off_brings_back_the_cdns(client: TestClient) -> None:
     off = get_settings().model_copy(update={"self_hosted_assets": False})
-    client.app.dependency_overrides[get_settings] = lambda: off  # type: ignore[attr-defined]
+    client.app.dependency_overrides[settings] = lambda: off  # type: ignore[attr-defined]
     urls = references(client.get(PAGES[0]).text)
     assert not any(u.startswith("/assets/") for u in urls)
     assert any(urlsplit(u).netloc and u.endswith("/leaflet.js") for u in urls)

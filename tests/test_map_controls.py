@@ -14,6 +14,7 @@ from urllib.parse import urljoin
 import pytest
 from fastapi.testclient import TestClient
 
+from api.deps import settings
 from geo.crs import wgs84_to_gcj02
 from geo.db import get_settings
 from maps import assets
@@ -103,7 +104,7 @@ def test_locate_icon_needs_no_icon_font() -> None:
 
 def test_gcj02_pages_move_the_located_position(client: TestClient) -> None:
     on = get_settings().model_copy(update={"basemaps": ["gaode"]})
-    client.app.dependency_overrides[get_settings] = lambda: on  # type: ignore[attr-defined]
+    client.app.dependency_overrides[settings] = lambda: on  # type: ignore[attr-defined]
     for page in PAGES:
         html = client.get(page).text
         assert html.count("gridlineWgs84ToGcj02") == 2, page  # defined once, used once
