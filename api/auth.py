@@ -132,6 +132,24 @@ def _verify(session, settings, token: str) -> tuple[Principal, tokens.Claims]:
     return accounts.principal(session, account), claims
 
 
+def _admit_writer(
+    session, settings, token: str, rates: RateLimiter, request_id: str | None
+) -> tuple[Principal, tokens.Claims]:
+    """Verify a writer against the database, refuse viewers, take one write from the
+    account's bucket and tag the transaction for the audit log: one trip to the thread pool."""
+    principal, claims = _verify(session, settings, token)
+    if not principal.can_write:
+        raise Forbidden(f"account {principal.username!r} is read-only (viewer)")
+    rates.take(
+        f"write:{principal.username}",
+        settings.write_rate_per_minute,
+        settings.write_burst,
+        f"writes of account {principal.username!r}",
+    )
+    audit.tag(session, principal.username, "api", request_id)
+    return principal, claims
+
+
 async def current_principal(
     request: Request,
     session: SessionDep,
@@ -145,29 +163,22 @@ async def current_principal(
     if not token:
         raise Unauthorized("sign in first: POST /token, then send Authorization: Bearer <token>")
     cache: PrincipalCache = request.app.state.principal_cache
-    writing = request.method not in SAFE_METHODS
-    hit = None if writing else cache.get(token)
-    if hit is None:
-        hit = await run_in_threadpool(_verify, session, settings, token)
-        seconds_left = (hit[1].expires_at - dt.datetime.now(dt.UTC)).total_seconds()
-        if writing:  # a write may change the writer's own scope (a new community...)
-            cache.forget(account_id=hit[0].account_id)
-        elif settings.auth_cache_s > 0:
-            cache.put(token, *hit, min(settings.auth_cache_s, seconds_left))
-    principal, claims = hit
+    if request.method not in SAFE_METHODS:
+        request_id = getattr(request.state, "request_id", None)
+        principal, claims = await run_in_threadpool(
+            _admit_writer, session, settings, token, limiter(request), request_id
+        )
+        cache.forget(account_id=principal.account_id)  # a write may change the writer's scope
+    else:
+        hit = cache.get(token)
+        if hit is None:
+            hit = await run_in_threadpool(_verify, session, settings, token)
+            seconds_left = (hit[1].expires_at - dt.datetime.now(dt.UTC)).total_seconds()
+            if settings.auth_cache_s > 0:
+                cache.put(token, *hit, min(settings.auth_cache_s, seconds_left))
+        principal, claims = hit
     request.state.principal = principal
     request.state.claims = claims
-    if request.method not in SAFE_METHODS:
-        if not principal.can_write:
-            raise Forbidden(f"account {principal.username!r} is read-only (viewer)")
-        limiter(request).take(
-            f"write:{principal.username}",
-            settings.write_rate_per_minute,
-            settings.write_burst,
-            f"writes of account {principal.username!r}",
-        )
-        request_id = getattr(request.state, "request_id", None)
-        await run_in_threadpool(audit.tag, session, principal.username, "api", request_id)
     return principal
 
 

@@ -3,20 +3,38 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from geo.db import Settings, get_settings, session_factory
 from geo.errors import InvalidInput, PayloadTooLarge
 
 
-def get_session() -> Iterator[Session]:
-    """A session in a transaction: committed when the request succeeds, else rolled back."""
-    with session_factory()() as session, session.begin():
+async def get_session() -> AsyncIterator[Session]:
+    """A session in a transaction: committed when the route succeeds, else rolled back. Made on
+    the event loop (a new session does no I/O, and a sync dependency would cost a thread hop);
+    the commit or rollback runs in the thread pool."""
+    session = session_factory()()
+    session.begin()
+    committed = False
+    try:
         yield session
+        committed = True
+    finally:
+        await run_in_threadpool(_end, session, committed)
+
+
+def _end(session: Session, commit: bool) -> None:
+    """Commit (when ``commit``) or roll back, and give the connection back."""
+    try:
+        if commit:
+            session.commit()
+    finally:
+        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

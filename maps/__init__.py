@@ -3,7 +3,11 @@
 Never touches a database and imports nothing from ``api/``.
 """
 
-from maps.base import base_map, to_html
-from maps.community import community_map
+from maps import snippets
+
+snippets.install()
+
+from maps.base import base_map, to_html  # noqa: E402
+from maps.community import community_map  # noqa: E402
 
 __all__ = ["base_map", "community_map", "to_html"]

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote
@@ -420,19 +420,16 @@ def hazard_layers(hazards: list[dict]) -> list[Overlay]:
     return [*layers, heat]
 
 
-def state_legend(hazards: Sequence[dict]) -> Overlay:
+def state_legend(summary: HazardSummary) -> Overlay:
     """A legend-only block (never added to a map): the states present and the overdue ring."""
-    drawn = _drawable(hazards)
-    states = {_state(h) for h in drawn}
-    unrouted = any(_props(h).get("unrouted") for h in drawn)
     items = []
     for state, color in STATE_COLORS.items():
-        if state in states:
+        if state in summary.states:
             label = STATE_LABELS[state]
-            if state == "reported" and unrouted:
+            if state == "reported" and summary.unrouted:
                 label += f" / {UNROUTED_LABEL}"
             items.append(LegendItem(glyph_swatch(GROUP_GLYPHS["other"], color), label))
-    if any(_props(h).get("overdue") for h in drawn):
+    if summary.overdue:
         items.append(LegendItem(overdue_swatch(), f"{OVERDUE_LABEL}（圈 ring）"))
     return Overlay(STATES_TITLE, items)
 
@@ -469,9 +466,65 @@ _HTML_SAFE_JSON = str.maketrans(
 )
 
 
-def is_large(hazards: Sequence[dict]) -> bool:
-    """Whether ``hazards`` are too many for one folium Marker each (see ``LARGE_THRESHOLD``)."""
-    return len(_drawable(hazards)) > LARGE_THRESHOLD
+@dataclass(frozen=True)
+class HazardSummary:
+    """What the layers and the legend of a hazard map need to know of its drawable hazards:
+    how many, each category's Chinese name (None when unknown) and count, the states present,
+    whether any is unrouted or overdue. Made from the features (``of``) or from the counts the
+    database grouped by category and state (``from_groups``): a large map served with a
+    ``data_url`` needs nothing more, its browser fetches the hazards."""
+
+    count: int
+    categories: Mapping[str, tuple[str | None, int]]
+    states: frozenset[str]
+    unrouted: bool
+    overdue: bool
+
+    @property
+    def large(self) -> bool:
+        """Too many for one folium Marker each (see ``LARGE_THRESHOLD``)."""
+        return self.count > LARGE_THRESHOLD
+
+    @classmethod
+    def of(cls, hazards: Sequence[dict]) -> HazardSummary:
+        """The summary of ``hazards``; ValueError naming a hazard whose state, severity or
+        point is not drawable."""
+        groups = []
+        for hazard in _drawable(hazards):
+            props = _props(hazard)
+            state = _state(hazard)
+            _weight(hazard)
+            _lonlat(hazard)
+            groups.append(
+                {
+                    "category": props.get("category"),
+                    "category_zh": props.get("category_zh"),
+                    "state": state,
+                    "count": 1,
+                    "unrouted": bool(props.get("unrouted")),
+                    "overdue": bool(props.get("overdue")),
+                }
+            )
+        return cls.from_groups(groups)
+
+    @classmethod
+    def from_groups(cls, groups: Iterable[Mapping]) -> HazardSummary:
+        """The summary of rows ``category, category_zh, state, count, unrouted, overdue``
+        (``unrouted``/``overdue``: whether any hazard of the row is)."""
+        categories: dict[str, tuple[str | None, int]] = {}
+        states: set[str] = set()
+        count, unrouted, overdue = 0, False, False
+        for row in groups:
+            if row["state"] not in STATE_COLORS:
+                raise ValueError(f"unknown hazard state {row['state']!r}")
+            category = str(row["category"])
+            name_zh, n = categories.get(category, (None, 0))
+            categories[category] = (name_zh or row["category_zh"] or None, n + row["count"])
+            states.add(row["state"])
+            count += row["count"]
+            unrouted = unrouted or bool(row["unrouted"])
+            overdue = overdue or bool(row["overdue"])
+        return cls(count, categories, frozenset(states), unrouted, overdue)
 
 
 def compact_feature(feature: dict) -> dict:
@@ -771,31 +824,24 @@ window.gridlineHazards = (function () {
         )
 
 
-def _category_title(category: str, hazards: Sequence[dict]) -> str:
-    name_zh = next(
-        (_props(h).get("category_zh") for h in hazards if _props(h).get("category_zh")), None
-    )
-    return f"{name_zh} {category} ({len(hazards)})" if name_zh else f"{category} ({len(hazards)})"
+def _category_title(category: str, name_zh: str | None, count: int) -> str:
+    return f"{name_zh} {category} ({count})" if name_zh else f"{category} ({count})"
 
 
 def large_hazard_layers(
-    hazards: list[dict], data_url: str | None = None
+    summary: HazardSummary, data_url: str | None = None, payload: dict | None = None
 ) -> tuple[list[Overlay], LargeHazards]:
-    """The layers of a large map (one per category present, then the heat map), each holding
-    an empty slot, and the element that fills them in the browser: from ``data_url`` (which
-    must answer the compact collection of the same hazards) or, without it, from the payload
-    inlined in the page. Add the layers to the map, then the element."""
-    by_category: dict[str, list[dict]] = {}
-    for hazard in _drawable(hazards):
-        _state(hazard)
-        _weight(hazard)
-        _lonlat(hazard)
-        by_category.setdefault(str(_props(hazard).get("category")), []).append(hazard)
+    """The layers of a large map (one per category of ``summary``, then the heat map), each
+    holding an empty slot, and the element that fills them in the browser: from ``data_url``
+    (which must answer the compact collection of the summarised hazards) or, without it, from
+    ``payload`` (``hazard_collection`` of them) inlined in the page. Add the layers to the map,
+    then the element."""
     layers: list[Overlay] = []
     clusters: list[tuple[str, str]] = []
     swatch = glyph_swatch(CATEGORY_LEGEND_GLYPH, CATEGORY_SWATCH_COLOR)
-    for category in sorted(by_category, key=_category_key):
-        layer = Overlay(_category_title(category, by_category[category]), [LegendItem(swatch)])
+    for category in sorted(summary.categories, key=_category_key):
+        title = _category_title(category, *summary.categories[category])
+        layer = Overlay(title, [LegendItem(swatch)])
         cluster = HazardCluster()
         layer.add_child(cluster)
         layers.append(layer)
@@ -814,7 +860,6 @@ def large_hazard_layers(
     heat.add_child(slot)
     if layers:
         layers[0].add_child(HazardStylesheet())
-    payload = None if data_url is not None else hazard_collection(hazards)
     loader = LargeHazards(clusters, slot.get_name(), data_url=data_url, payload=payload)
     return [*layers, heat], loader
 
@@ -822,7 +867,7 @@ def large_hazard_layers(
 def hazard_map(
     community: dict,
     grids: list[dict],
-    hazards: list[dict],
+    hazards: Sequence[dict] | HazardSummary,
     *,
     tile_url: str | None = None,
     attribution: str = "",
@@ -839,17 +884,27 @@ def hazard_map(
     Above ``LARGE_THRESHOLD`` hazards the markers are drawn in the browser (see
     ``large_hazard_layers``): fetched from ``data_url`` when given (it must answer
     ``hazard_collection`` of the same hazards, in the same coordinates as drawn here), else
-    from a compact payload inlined in the page.
+    from a compact payload inlined in the page. ``hazards`` may then be just their
+    ``HazardSummary``, with ``data_url``.
     """
     draw = projector(basemaps, to_gcj02)
     (community,) = draw([community])
-    grids, hazards = draw(grids), draw(hazards)
+    grids = draw(grids)
     loader: LargeHazards | None = None
-    if is_large(hazards):
-        layers, loader = large_hazard_layers(hazards, data_url)
+    if isinstance(hazards, HazardSummary):
+        if data_url is None or not hazards.large:
+            raise ValueError("a map drawn from a summary is large and fetches its data_url")
+        summary = hazards
+        layers, loader = large_hazard_layers(summary, data_url)
     else:
-        layers = hazard_layers(hazards)
-    states = state_legend(hazards)
+        hazards = draw(list(hazards))
+        summary = HazardSummary.of(hazards)
+        if summary.large:
+            payload = None if data_url is not None else hazard_collection(hazards)
+            layers, loader = large_hazard_layers(summary, data_url, payload)
+        else:
+            layers = hazard_layers(hazards)
+    states = state_legend(summary)
     below: list[Overlay] = [grid_outline_layer(grids), community_outline_layer(community)]
     m = base_map(community_bounds(community), tile_url, attribution, basemaps=basemaps)
     add_layers(m, [*below, *layers])

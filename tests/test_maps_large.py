@@ -7,9 +7,16 @@ import json
 import random
 
 import folium
+import pytest
 from fastapi.testclient import TestClient
 from folium.plugins import MarkerCluster
+from geoalchemy2.shape import to_shape
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
+from geo import models as m
+from geo.hazards import records
+from maps import hazards as hazard_maps
 from maps import to_html
 from maps.assets import AssetMode
 from maps.base import Overlay
@@ -18,6 +25,7 @@ from maps.hazards import (
     LARGE_THRESHOLD,
     STATE_COLORS,
     HazardCluster,
+    HazardSummary,
     LargeHazards,
     hazard_collection,
     hazard_map,
@@ -150,3 +158,113 @@ def test_geojson_endpoint_returns_the_filtered_hazards(client: TestClient) -> No
     assert moved["geometry"]["coordinates"] != [120.72375, 27.96815]
     assert client.get(f"/maps/communities/{DEMO}/hazards.geojson?state=nope").status_code == 422
     assert client.get("/maps/communities/000/hazards.geojson").status_code == 404
+
+
+def legend_and_titles(m: folium.Map) -> tuple[list[str], str]:
+    legend = next(e for e in elements(m) if e.__class__.__name__ == "Legend")
+    return [e.title for e in elements(m) if isinstance(e, Overlay)], legend.body
+
+
+def test_a_summary_draws_the_same_layers_and_legend_as_the_hazards() -> None:
+    hazards = many(2_000)
+    summary = HazardSummary.of(hazards)
+    assert summary.count == 2_000 and summary.large
+    assert summary.categories == {
+        "blocked_corridor": ("楼道堆物堵塞", 667),
+        "food_safety": ("食品安全", 667),
+        "graffiti": ("涂鸦", 666),
+    }
+    assert summary.states == frozenset(STATES) and summary.overdue and summary.unrouted
+    from_summary = hazard_map(COMMUNITY, GRIDS, summary, data_url=URL)
+    from_features = hazard_map(COMMUNITY, GRIDS, hazards, data_url=URL)
+    assert legend_and_titles(from_summary) == legend_and_titles(from_features)
+    with pytest.raises(ValueError, match="a map drawn from a summary is large"):
+        hazard_map(COMMUNITY, GRIDS, summary)
+    with pytest.raises(ValueError, match="a map drawn from a summary is large"):
+        hazard_map(COMMUNITY, GRIDS, HazardSummary.of(many(3)), data_url=URL)
+
+
+def _report(session: Session, grid: m.Grid, category: str) -> m.Hazard:
+    point = to_shape(grid.geom).representative_point()
+    hazard, _ = records.report(
+        session,
+        records.Report(category, "high", "楼道堆放杂物", point.x, point.y, "patrol", "章微琳"),
+    )
+    return hazard
+
+
+def test_database_counts_summarise_like_the_features(session: Session) -> None:
+    grids = session.query(m.Grid).join(m.Community).where(m.Community.code == DEMO)
+    by_code = {g.code: g for g in grids}
+    made = [
+        _report(session, by_code[code], category)
+        for code, category in (
+            ("01", "blocked_corridor"),
+            ("02", "blocked_corridor"),
+            ("03", "food_safety"),
+            ("04", "sanitation"),
+        )
+    ]
+    overdue, unrouted = made[0], made[2]
+    session.execute(
+        update(m.Hazard)
+        .where(m.Hazard.id == overdue.id)
+        .values(deadline=overdue.reported_at.replace(year=2020))
+    )
+    session.execute(
+        update(m.Hazard)
+        .where(m.Hazard.id == unrouted.id)
+        .values(state=m.HazardState.REPORTED, assignee_id=None)
+    )
+    filters = records.Filters(community=DEMO)
+    features, total = records.query(session, filters, limit=None)
+    assert total == 4
+    summary = HazardSummary.from_groups(records.counts(session, filters))
+    assert summary == HazardSummary.of(features)
+    assert summary.count == 4
+    assert summary.categories == {
+        "blocked_corridor": ("楼道堆物堵塞", 2),
+        "food_safety": ("食品安全", 1),
+        "sanitation": ("环境卫生", 1),
+    }
+    assert summary.states == {"dispatched", "reported"}
+    assert summary.unrouted and summary.overdue
+    only_food = records.counts(session, records.Filters(community=DEMO, category="food_safety"))
+    assert only_food == [
+        {
+            "category": "food_safety",
+            "category_zh": "食品安全",
+            "state": "reported",
+            "count": 1,
+            "unrouted": True,
+            "overdue": False,
+        }
+    ]
+
+
+def test_a_large_served_page_is_drawn_from_counts(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above the threshold the page asks the database for counts only; its browser fetches
+    the hazards from hazards.geojson (tests/browser/test_large_map.py draws them)."""
+    monkeypatch.setattr(hazard_maps, "LARGE_THRESHOLD", 2)
+    for description in ("一", "二", "三"):
+        response = client.post(
+            "/hazards",
+            json={
+                "category": "sanitation",
+                "severity": "high",
+                "description": f"垃圾堆放 {description}",
+                "lon": 120.72375,
+                "lat": 27.96815,
+                "origin": "patrol",
+                "reporter": "章微琳",
+            },
+        )
+        assert response.status_code == 201, response.text
+    html = client.get(f"/maps/communities/{DEMO}/hazards").text
+    assert html.count(f"/maps/communities/{DEMO}/hazards.geojson") == 1
+    assert "环境卫生 sanitation (3)" in html or json.dumps("环境卫生 sanitation (3)")[1:-1] in html
+    assert "垃圾堆放" not in html
+    data = client.get(f"/maps/communities/{DEMO}/hazards.geojson").json()
+    assert len(data["features"]) == 3

@@ -38,7 +38,7 @@ from maps.base import to_html
 from maps.basemaps import GCJ02, Basemap, CoordTransform, basemap, overlay_crs, transform_features
 from maps.city import city_map, grid_collection
 from maps.community import community_map
-from maps.hazards import hazard_collection, hazard_map, is_large
+from maps.hazards import HazardSummary, hazard_collection, hazard_map
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 log = logging.getLogger(__name__)
@@ -152,11 +152,11 @@ def assignments_page(session: SessionDep, settings: SettingsDep, code: str) -> H
     return HTMLResponse(render_assignments(session, settings, code))
 
 
-def _hazard_features(
+def _hazard_filters(
     session: Session, code: str, filters: records.Filters | None
-) -> tuple[dict, list[dict]]:
-    """The community feature of ``code`` and its hazards narrowed by ``filters`` (checked);
-    NotFound when the filters' scope does not touch the community."""
+) -> tuple[dict, records.Filters]:
+    """The community feature of ``code`` and ``filters`` (checked) narrowed to it; NotFound
+    when the filters' scope does not touch the community."""
     community = community_feature(session, code)
     f = filters or records.Filters()
     records.require_community(session, f.scope, community["id"], f"community {code!r} not found")
@@ -166,8 +166,7 @@ def _hazard_features(
         raise InvalidInput(f"category {f.category!r} is not in the catalogue")
     if f.since is not None and f.until is not None and f.since > f.until:
         raise InvalidInput(f"from ({f.since}) is after to ({f.until})")
-    hazards, _ = records.query(session, replace(f, community=code), limit=None)
-    return community, hazards
+    return community, replace(f, community=code)
 
 
 def hazard_data_url(code: str, filters: records.Filters | None, crs: str) -> str:
@@ -198,12 +197,17 @@ def render_hazards(
     ignored, its scope is the reader's). With many hazards a served page fetches them from
     ``hazards.geojson`` (same filters); a ``standalone`` file (the CLI's) carries them inlined,
     whatever its assets."""
-    community, hazards = _hazard_features(session, code, filters)
+    community, f = _hazard_filters(session, code, filters)
     grids = collect(session, LAYERS["grids"], code)["features"]
     options = map_options(settings)
+    hazards: list[dict] | HazardSummary
     data_url = None
-    if not standalone and is_large(hazards):
+    summary = None if standalone else HazardSummary.from_groups(records.counts(session, f))
+    if summary is not None and summary.large:
+        hazards = summary
         data_url = hazard_data_url(code, filters, overlay_crs(options["basemaps"]))
+    else:
+        hazards, _ = records.query(session, f, limit=None)
     return page_html(
         hazard_map(community, grids, hazards, data_url=data_url, **options),
         settings,
@@ -250,7 +254,8 @@ def hazards_geojson(
     filters = records.Filters(
         state=state, category=category, since=since, until=until, scope=principal.scope
     )
-    _, hazards = _hazard_features(session, code, filters)
+    _, f = _hazard_filters(session, code, filters)
+    hazards, _ = records.query(session, f, limit=None)
     if crs == GCJ02:
         hazards = transform_features(hazards, wgs84_to_gcj02)
     body = json.dumps(hazard_collection(hazards), ensure_ascii=False, separators=(",", ":"))
