@@ -19,6 +19,7 @@ from api import errors
 from api.auth import PrincipalCache, RateLimiter, RequestIdMiddleware, current_principal
 from api.deps import SessionDep
 from api.readpool import make_pool, pooled_locator
+from api.responses import JSONResponse
 from api.routes import (
     accounts,
     assignments,
@@ -95,7 +96,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="Gridline", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="Gridline",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=JSONResponse,
+    )
     errors.install(app)
     app.state.rate_limiter = RateLimiter()
     app.state.principal_cache = PrincipalCache()

@@ -15,13 +15,14 @@ from urllib.parse import quote
 
 import psycopg
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from psycopg import errors as pg_errors
 from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.exc import TimeoutError as EnginePoolTimeout
 
+from api.responses import JSONResponse
 from geo.errors import (
     BadRequest,
     Conflict,

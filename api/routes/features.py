@@ -12,11 +12,12 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from api.auth import PrincipalDep
 from api.deps import BboxDep, PagingDep, SessionDep, SettingsDep
+from api.responses import JSONResponse
 from geo import export, features
 from geo.accounts import Principal
 from geo.errors import InvalidInput

@@ -8,12 +8,13 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from api.auth import AdminDep, PrincipalDep
 from api.deps import BboxDep, PagingDep, SessionDep, SettingsDep
+from api.responses import JSONResponse
 from api.routes.features import GEOJSON, page_links
 from geo import models as m
 from geo.accounts import Principal

@@ -4,9 +4,9 @@ the responsible workers' phones only for roles that see personal data)."""
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
 
 from api.auth import PrincipalDep
+from api.responses import JSONResponse
 from geo.locate import masked, to_wgs84
 
 router = APIRouter(tags=["locate"])

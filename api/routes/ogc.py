@@ -15,10 +15,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
 from api.auth import PrincipalDep
 from api.deps import MAX_OFFSET, SessionDep, SettingsDep
+from api.responses import JSONResponse
 from geo.errors import BadRequest, InvalidInput, NotFound
 from geo.ogc import items as store
 from geo.ogc.collections import COLLECTIONS, Collection

@@ -11,10 +11,10 @@ are read within its scope, submitted within its area.
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 
 from api.auth import PrincipalDep
 from api.deps import SessionDep
+from api.responses import JSONResponse
 from geo.errors import Forbidden, GridlineError, NotFound
 from geo.hazards import open311
 
