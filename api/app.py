@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 from html import escape
 
 from fastapi import Depends, FastAPI
@@ -83,12 +85,23 @@ def refuse_default_secrets() -> None:
         )
 
 
+@cache
+def freeze_long_lived() -> None:
+    """Once per process, at startup: what exists then (modules, the app and its routes) lives
+    as long as the process, so it is moved out of the garbage collector's sight (garbage is
+    collected first). A full collection walked all of it, 50-100 ms holding every request of
+    the process: under load that was the largest part of the p99 latency."""
+    gc.collect()
+    gc.freeze()
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     refuse_default_secrets()
     pool = make_pool(get_settings())
     await pool.open()
     app.state.locator = pooled_locator(pool)
+    freeze_long_lived()
     try:
         yield
     finally:

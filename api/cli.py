@@ -1183,6 +1183,9 @@ def map_topology(
 def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="server processes: one per core under load")
+    ] = 1,
 ) -> None:
     """Serve the API and the maps (refused in production mode with default secrets)."""
     import uvicorn
@@ -1194,7 +1197,7 @@ def serve(
     except RuntimeError as exc:
         fail(str(exc))
 
-    uvicorn.run("api.app:app", host=host, port=port)
+    uvicorn.run("api.app:app", host=host, port=port, workers=workers)
 
 
 def main() -> None:

@@ -3,9 +3,9 @@
 Never touches a database and imports nothing from ``api/``.
 """
 
-from maps import snippets
+from maps import branca_patches
 
-snippets.install()
+branca_patches.install()
 
 from maps.base import base_map, to_html  # noqa: E402
 from maps.community import community_map  # noqa: E402
