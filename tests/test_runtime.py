@@ -69,4 +69,6 @@ def test_serve_runs_the_workers_asked_for(database_url: str, tmp_path: Path) -> 
         timeout=60,
     )
     assert refused.returncode == 2
-    assert "Invalid value for '--workers': 0 is not in the range x>=1." in refused.stderr
+    assert "Invalid value for '--workers': Input should be greater than or equal to 1" in (
+        refused.stderr
+    )
