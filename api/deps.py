@@ -15,17 +15,20 @@ from geo.errors import InvalidInput, PayloadTooLarge
 
 
 async def get_session() -> AsyncIterator[Session]:
-    """A session in a transaction: committed when the route succeeds, else rolled back. Made on
-    the event loop (a new session does no I/O, and a sync dependency would cost a thread hop);
-    the commit or rollback runs in the thread pool."""
+    """A session whose transaction (begun by its first use) is committed when the route
+    succeeds, else rolled back. Made on the event loop (a new session does no I/O, and a sync
+    dependency would cost a thread hop); the commit or rollback runs in the thread pool, and a
+    session never used (a read answered without the database) just closes."""
     session = session_factory()()
-    session.begin()
     committed = False
     try:
         yield session
         committed = True
     finally:
-        await run_in_threadpool(_end, session, committed)
+        if session.in_transaction():
+            await run_in_threadpool(_end, session, committed)
+        else:
+            session.close()
 
 
 def _end(session: Session, commit: bool) -> None:

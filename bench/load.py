@@ -33,10 +33,10 @@ database) and of the clients, with the cores the rest of the machine kept busy m
 shared machine makes every figure slower); then errors by status, lost/duplicated writes and
 the mix's figures as ratios of the baseline's.
 
-Two uvicorn workers by default: on two cores one worker leaves the second to PostgreSQL and
-the clients, but Python is the bottleneck (about 10 ms of API CPU per mixed request against
-2.4 ms of PostgreSQL), and two workers served 116 requests/s against 81 with one (p50 340 ms
-against 528) in the same conditions.
+Two uvicorn workers by default (``gridline serve --workers``: one per core): Python is the
+bottleneck (about 3 ms of API CPU per mixed request against 1.6 ms of PostgreSQL); three
+workers on two cores served as many requests with a worse p99 (the kernel then time-slices
+two busy processes on one core).
 
 Each account's writes are rate-limited (GRIDLINE_WRITE_RATE_PER_MINUTE, 300 a minute by
 default, per uvicorn process); clients without think time write far more often than a person
