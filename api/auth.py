@@ -17,12 +17,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import SessionDep, SettingsDep
 from geo import accounts, audit, tokens
 from geo.accounts import Principal
+from geo.db import Settings
 from geo.errors import Forbidden, TooManyRequests, Unauthorized
 from geo.models import AccountRole
 
@@ -126,14 +128,14 @@ class PrincipalCache:
             }
 
 
-def _verify(session, settings, token: str) -> tuple[Principal, tokens.Claims]:
+def _verify(session: Session, settings: Settings, token: str) -> tuple[Principal, tokens.Claims]:
     claims = tokens.decode(token, settings)
     account = tokens.account_for(session, claims)
     return accounts.principal(session, account), claims
 
 
 def _admit_writer(
-    session, settings, token: str, rates: RateLimiter, request_id: str | None
+    session: Session, settings: Settings, token: str, rates: RateLimiter, request_id: str | None
 ) -> tuple[Principal, tokens.Claims]:
     """Verify a writer against the database, refuse viewers, take one write from the
     account's bucket and tag the transaction for the audit log: one trip to the thread pool."""

@@ -14,6 +14,7 @@ from typing import Annotated, Literal, TypedDict
 from urllib.parse import quote, urlencode
 
 import folium
+import orjson
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import ColumnElement, func, select
@@ -258,8 +259,7 @@ def hazards_geojson(
     hazards, _ = records.query(session, f, limit=None)
     if crs == GCJ02:
         hazards = transform_features(hazards, wgs84_to_gcj02)
-    body = json.dumps(hazard_collection(hazards), ensure_ascii=False, separators=(",", ":"))
-    return Response(body.encode("utf-8"), media_type="application/geo+json")
+    return Response(orjson.dumps(hazard_collection(hazards)), media_type="application/geo+json")
 
 
 @router.get("/communities/{code}", response_class=HTMLResponse, summary="Community map")
