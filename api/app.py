@@ -124,12 +124,17 @@ def create_app() -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
 
     # the busiest routes first: Starlette tries routes in order
-    @app.get("/health", tags=["service"], summary="Liveness and database check")
+    @app.get(
+        "/health",
+        tags=["service"],
+        summary="Liveness and database check",
+        responses=errors.documented(503),
+    )
     def health(session: SessionDep) -> dict[str, str]:
         session.execute(text("SELECT 1"))
         return {"status": "ok", "database": "ok"}
 
-    app.include_router(accounts.public, responses=errors.RESPONSES)
+    app.include_router(accounts.public, responses=errors.PUBLIC_RESPONSES)
     signed_in = [Depends(current_principal)]
     for router in [
         locate.router,

@@ -15,10 +15,12 @@ from urllib.parse import quote
 
 import psycopg
 from fastapi import FastAPI, Request
+from fastapi.openapi.constants import REF_TEMPLATE
 from fastapi.responses import RedirectResponse, Response
 from psycopg import errors as pg_errors
 from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.exc import TimeoutError as EnginePoolTimeout
 
@@ -70,17 +72,57 @@ class Problem(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    """Every error answer: ``detail`` says why (for FastAPI's own request checks, the list of
-    fields in error); ``problems`` names each refused feature of an import."""
+    """Every error answer but Open311's own: ``detail`` says why (for FastAPI's own request
+    checks, the list of fields in error); ``problems`` names each refused feature of an import."""
 
     detail: str | list[dict[str, Any]]
     problems: list[Problem] | None = None
 
 
-RESPONSES: dict[int | str, dict[str, Any]] = {
-    422: {"model": ErrorBody, "description": "Invalid input: the reason, or the fields in error"}
+ERRORS: dict[int, str] = {
+    400: "Bad request: a body that cannot be parsed, or a malformed query (OGC)",
+    401: "Not signed in: wrong credentials, or no valid token (missing, expired, revoked)",
+    403: "The account's role or area does not allow this",
+    404: "Not found, or outside the account's scope",
+    409: "Conflicts with the current state or with existing data",
+    412: "If-Match names an older version (ETag) than the current one",
+    413: "The body or file is larger than allowed",
+    415: "The body's media type is not one the route reads",
+    422: "Invalid input: the reason, or the fields in error",
+    428: "If-Match is required (the current ETag)",
+    429: "Too many requests (sign-in attempts, or writes of the account); see Retry-After",
+    503: "The database is unavailable, overloaded or too slow; see Retry-After",
 }
-"""Responses documented on every route (``include_router(..., responses=RESPONSES)``)."""
+"""The error statuses of the API and when each happens."""
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "seconds to wait before retrying",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+
+SCHEMAS = models_json_schema([(ErrorBody, "serialization")], ref_template=REF_TEMPLATE)[1]["$defs"]
+"""ErrorBody and Problem, for the API document's components (see ``install``)."""
+ERROR_CONTENT = {"application/json": {"schema": {"$ref": REF_TEMPLATE.format(model="ErrorBody")}}}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` documenting ``statuses`` as ERRORS describes them, each an ErrorBody in
+    JSON. The content is spelled out: with ``model`` FastAPI would give it the route's media
+    type (GeoJSON, HTML...)."""
+    return {
+        status: {"description": ERRORS[status], "content": ERROR_CONTENT}
+        | ({"headers": RETRY_AFTER} if status in (429, 503) else {})
+        for status in statuses
+    }
+
+
+RESPONSES = documented(*ERRORS)
+"""Responses documented on every signed-in route (``include_router(..., responses=...)``)."""
+PUBLIC_RESPONSES = documented(400, 401, 422, 429, 503)
+"""Responses documented on signing in."""
 
 
 def data_error(orig: psycopg.DataError) -> str | None:
@@ -173,6 +215,15 @@ async def database_error(
 
 
 def install(app: FastAPI) -> None:
+    """The handlers of domain and database errors; ErrorBody's schema in the API document."""
     app.add_exception_handler(GridlineError, domain_error)
     for database in (DBAPIError, pg_errors.Error, DisconnectionError, EnginePoolTimeout):
         app.add_exception_handler(database, database_error)
+    openapi = app.openapi
+
+    def with_schemas() -> dict[str, Any]:
+        document = openapi()
+        document.setdefault("components", {}).setdefault("schemas", {}).update(SCHEMAS)
+        return document
+
+    app.openapi = with_schemas  # type: ignore[method-assign]

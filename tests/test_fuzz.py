@@ -12,9 +12,8 @@ The run is bounded and reproducible: a fixed seed, derandomized generation, no e
 at most ``EXAMPLES`` requests per operation and ``FEW_EXAMPLES`` for the solver-backed ones; no
 stateful phase and no coverage phase (its boundary cases ignore those limits: over 13 minutes
 here). About 1 minute on an idle 2-core machine, 2 under load. Failures found this way stay as
-plain tests in test_fuzz_regressions.py. Checks: no 5xx, response bodies and headers as
-documented. Content types and status codes are not checked: routes answer GeoJSON, images and
-error statuses (401, 404, 409...) that the schema does not declare yet.
+plain tests in test_fuzz_regressions.py. Checks: no 5xx; status codes, content types, response
+bodies and headers as documented.
 """
 
 from __future__ import annotations
@@ -33,8 +32,10 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.python.asgi import ASGIClient
 from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
+    status_code_conformance,
 )
 from sqlalchemy import Connection, text
 
@@ -69,7 +70,13 @@ CONFIG = schemathesis.Config.from_dict(
         ],
     }
 )
-CHECKS = [not_a_server_error, response_schema_conformance, response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 DEMO_IDS: dict[str, Any] = {
     "feature_id": 1,  # the demo's first district, street, community, grid, compound...
     "compound_id": 1,

@@ -1,6 +1,7 @@
 """Each failure the hostile-input testing found (test_fuzz.py, and probes with the values its
 generators rarely make: NUL, 2^31, 2^63, 10^400, 9999-12-31), as fixed requests with the exact
-answer expected. F1-F9 number the findings."""
+answer expected. F1-F9 number the findings; the last test keeps the schema declaring the
+statuses and media types that routes answer."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from api.deps import MAX_OFFSET
 from tests.test_fuzz import Seeds, one_stall
 from tests.test_hazards import DEMO
 
-SERVED = schemathesis.openapi.from_dict(create_app().openapi())
+DOCUMENT = create_app().openapi()
+SERVED = schemathesis.openapi.from_dict(DOCUMENT)
 INT4_OVER = 2**31  # one more than the largest id
 BIG = 10**400  # a JSON integer beyond the float range
 POLYGON = [[[120.72, 27.97], [120.722, 27.97], [120.722, 27.972], [120.72, 27.97]]]
@@ -356,3 +358,35 @@ def test_open311_requests_by_an_id_beyond_32_bits_are_none(client: TestClient) -
     )
     assert response.status_code == 200
     assert response.json() == []
+
+
+# --- Declared as answered: statuses and media types (status and content type checks) --------
+
+
+def test_the_schema_declares_the_statuses_and_media_types_answered() -> None:
+    error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    errors = {"400", "401", "403", "404", "409", "412", "413", "415", "422", "428", "429", "503"}
+    paths = DOCUMENT["paths"]
+    hazard = paths["/hazards/{hazard_id}"]["get"]["responses"]
+    assert set(hazard) == {"200", *errors}
+    assert hazard["200"]["content"] == {"application/geo+json": {"schema": {}}}
+    assert hazard["404"]["content"] == error_body
+    assert hazard["429"]["headers"]["Retry-After"]["required"] is True
+    map_page = paths["/maps/communities/{code}"]["get"]["responses"]
+    assert map_page["200"]["content"] == {"text/html": {"schema": {"type": "string"}}}
+    assert map_page["404"]["content"] == error_body  # errors are JSON whatever the page is
+    assert set(paths["/token"]["post"]["responses"]) == {"200", "400", "401", "422", "429", "503"}
+    assert set(paths["/grids/export"]["get"]["responses"]["200"]["content"]) == {
+        "application/geo+json",
+        "application/geopackage+sqlite3",
+    }
+    photo = paths["/hazards/{hazard_id}/photos/{photo_id}"]["get"]["responses"]["200"]
+    assert set(photo["content"]) == {"image/jpeg", "image/png", "image/webp"}
+    queryables = paths["/ogc/collections/{collection_id}/queryables"]["get"]["responses"]["200"]
+    assert set(queryables["content"]) == {"application/schema+json"}
+    open311 = paths["/open311/v2/requests/{service_request_id}.json"]["get"]["responses"]
+    (spec_error,) = open311["404"]["content"].values()
+    assert spec_error["schema"]["items"] == {"$ref": "#/components/schemas/SpecError"}
+    assert open311["401"]["content"] == error_body  # signing in is the API's, not Open311's
+    assert DOCUMENT["components"]["schemas"]["SpecError"]["required"] == ["code", "description"]
+    assert DOCUMENT["components"]["schemas"]["ErrorBody"]["required"] == ["detail"]

@@ -15,6 +15,7 @@ from maps import to_html
 from maps.community import community_map
 from maps.hazards import hazard_map
 from tests.test_maps_hazards import COMMUNITY, DEMO, GRIDS, hazard
+from tests.test_maps_large import report_in_demo
 
 ARITHMETIC = "payload {{ 7*7 }} end"
 GLOBALS = "{{ cycler.__init__.__globals__.os.getcwd() }}"
@@ -47,19 +48,7 @@ def test_geojson_properties_keep_template_syntax() -> None:
 
 
 def test_a_reported_description_is_shown_as_written(client: TestClient) -> None:
-    response = client.post(
-        "/hazards",
-        json={
-            "category": "sanitation",
-            "severity": "low",
-            "description": ARITHMETIC,
-            "lon": 120.72375,
-            "lat": 27.96815,
-            "origin": "resident",
-            "reporter": "居民",
-        },
-    )
-    assert response.status_code == 201, response.text
+    report_in_demo(client, ARITHMETIC)
     html = client.get(f"/maps/communities/{DEMO}/hazards").text
     assert html.count(ARITHMETIC) == 2
     assert "payload 49 end" not in html

@@ -122,23 +122,29 @@ def test_inlined_payload_escapes_script_text() -> None:
     assert payload["features"][0]["properties"]["description"] == EVIL
 
 
+def report_in_demo(client: TestClient, description: str, category: str = "sanitation") -> dict:
+    """Report a hazard at a fixed point of the demo community; its Feature."""
+    response = client.post(
+        "/hazards",
+        json={
+            "category": category,
+            "severity": "high",
+            "description": description,
+            "lon": 120.72375,
+            "lat": 27.96815,
+            "origin": "patrol",
+            "reporter": "章微琳",
+        },
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 def test_geojson_endpoint_returns_the_filtered_hazards(client: TestClient) -> None:
-    reported = []
-    for category, description in (("sanitation", EVIL), ("food_safety", "后厨油污")):
-        response = client.post(
-            "/hazards",
-            json={
-                "category": category,
-                "severity": "high",
-                "description": description,
-                "lon": 120.72375,
-                "lat": 27.96815,
-                "origin": "patrol",
-                "reporter": "章微琳",
-            },
-        )
-        assert response.status_code == 201, response.text
-        reported.append(response.json())
+    reported = [
+        report_in_demo(client, EVIL, "sanitation"),
+        report_in_demo(client, "后厨油污", "food_safety"),
+    ]
     response = client.get(f"/maps/communities/{DEMO}/hazards.geojson")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/geo+json")
@@ -249,19 +255,7 @@ def test_a_large_served_page_is_drawn_from_counts(
     the hazards from hazards.geojson (tests/browser/test_large_map.py draws them)."""
     monkeypatch.setattr(hazard_maps, "LARGE_THRESHOLD", 2)
     for description in ("一", "二", "三"):
-        response = client.post(
-            "/hazards",
-            json={
-                "category": "sanitation",
-                "severity": "high",
-                "description": f"垃圾堆放 {description}",
-                "lon": 120.72375,
-                "lat": 27.96815,
-                "origin": "patrol",
-                "reporter": "章微琳",
-            },
-        )
-        assert response.status_code == 201, response.text
+        report_in_demo(client, f"垃圾堆放 {description}")
     html = client.get(f"/maps/communities/{DEMO}/hazards").text
     assert html.count(f"/maps/communities/{DEMO}/hazards.geojson") == 1
     assert "环境卫生 sanitation (3)" in html or json.dumps("环境卫生 sanitation (3)")[1:-1] in html

@@ -17,14 +17,14 @@ from starlette.background import BackgroundTask
 
 from api.auth import PrincipalDep
 from api.deps import BboxDep, PagingDep, SessionDep, SettingsDep
-from api.responses import JSONResponse
+from api.responses import GEOJSON, GeoJSONResponse, content
 from geo import export, features
 from geo.accounts import Principal
 from geo.errors import InvalidInput
 from geo.importer import from_geojson, import_features
 from geo.layers import LAYERS, Layer, require_role
 
-GEOJSON = "application/geo+json"
+GEOPACKAGE = "application/geopackage+sqlite3"
 FEATURE_EXAMPLE = {
     "type": "Feature",
     "geometry": {
@@ -71,7 +71,11 @@ def layer_router(layer: Layer) -> APIRouter:
 
     WriterDep = Annotated[Principal, Depends(writer)]
 
-    @router.get("", summary=f"List {layer.name} (GeoJSON FeatureCollection, paged)")
+    @router.get(
+        "",
+        summary=f"List {layer.name} (GeoJSON FeatureCollection, paged)",
+        response_class=GeoJSONResponse,
+    )
     def list_layer(
         request: Request,
         session: SessionDep,
@@ -81,14 +85,14 @@ def layer_router(layer: Layer) -> APIRouter:
         as_of: Annotated[
             dt.date | None, Query(description="grids only: the grids of a community on a date")
         ] = None,
-    ) -> JSONResponse:
+    ) -> GeoJSONResponse:
         limit, offset = page
         if as_of is not None:
             if layer.name != "grids" or parent is None:
                 raise InvalidInput("as_of applies to grids and needs community=CODE")
             feats = features.grids_as_of(session, layer, parent, as_of)
             body = collection(feats, numberMatched=len(feats), numberReturned=len(feats))
-            return JSONResponse(body, media_type=GEOJSON)
+            return GeoJSONResponse(body)
         found = features.list_features(
             session, layer, parent=parent, bbox=bbox, limit=limit, offset=offset
         )
@@ -99,20 +103,25 @@ def layer_router(layer: Layer) -> APIRouter:
             numberReturned=returned,
             links=page_links(request, limit, offset, returned, found.matched),
         )
-        return JSONResponse(body, media_type=GEOJSON)
+        return GeoJSONResponse(body)
 
-    @router.post("", status_code=201, summary=f"Create one of the {layer.name}")
+    @router.post(
+        "",
+        status_code=201,
+        summary=f"Create one of the {layer.name}",
+        response_class=GeoJSONResponse,
+    )
     def create(
         session: SessionDep,
         settings: SettingsDep,
         principal: WriterDep,
         feature: Annotated[dict[str, Any], Body(examples=[FEATURE_EXAMPLE])],
-    ) -> JSONResponse:
+    ) -> GeoJSONResponse:
         candidates = features.prepare(layer, [feature], service_area=settings.service_area)
         (new_id,) = features.insert(session, layer, candidates, principal=principal)
         body = features.get_feature(session, layer, new_id)
         headers = {"Location": f"/{layer.name}/{new_id}"}
-        return JSONResponse(body, status_code=201, media_type=GEOJSON, headers=headers)
+        return GeoJSONResponse(body, status_code=201, headers=headers)
 
     @router.post("/import", status_code=201, summary=f"Import {layer.name}, all or nothing")
     def import_layer(
@@ -135,7 +144,12 @@ def layer_router(layer: Layer) -> APIRouter:
         )
         return {"layer": layer.name, "imported": len(ids), "ids": ids}
 
-    @router.get("/export", summary=f"Export {layer.name} as GeoJSON or GeoPackage")
+    @router.get(
+        "/export",
+        summary=f"Export {layer.name} as GeoJSON or GeoPackage",
+        response_class=Response,
+        responses=content(GEOJSON, GEOPACKAGE),
+    )
     def export_layer(
         session: SessionDep,
         parent: Annotated[str | None, parent_query] = None,
@@ -144,32 +158,36 @@ def layer_router(layer: Layer) -> APIRouter:
         data = export.collect(session, layer, parent)
         name = f"{layer.name}{'-' + parent if parent else ''}"
         if format == "geojson":
-            return JSONResponse(data, media_type=GEOJSON, headers=attachment(f"{name}.geojson"))
+            return GeoJSONResponse(data, headers=attachment(f"{name}.geojson"))
         folder = Path(tempfile.mkdtemp(prefix="gridline-export-"))
         path = folder / f"{layer.name}.gpkg"
         export.write(data, path, layer.name.replace("-", "_"))
         return FileResponse(
             path,
-            media_type="application/geopackage+sqlite3",
+            media_type=GEOPACKAGE,
             filename=f"{name}.gpkg",
             background=BackgroundTask(_remove, folder),
         )
 
-    @router.get("/{feature_id}", summary=f"One of the {layer.name}")
-    def read(session: SessionDep, feature_id: int) -> JSONResponse:
-        return JSONResponse(features.get_feature(session, layer, feature_id), media_type=GEOJSON)
+    @router.get("/{feature_id}", summary=f"One of the {layer.name}", response_class=GeoJSONResponse)
+    def read(session: SessionDep, feature_id: int) -> GeoJSONResponse:
+        return GeoJSONResponse(features.get_feature(session, layer, feature_id))
 
-    @router.put("/{feature_id}", summary=f"Replace one of the {layer.name}")
+    @router.put(
+        "/{feature_id}",
+        summary=f"Replace one of the {layer.name}",
+        response_class=GeoJSONResponse,
+    )
     def replace(
         session: SessionDep,
         settings: SettingsDep,
         principal: WriterDep,
         feature_id: int,
         feature: Annotated[dict[str, Any], Body(examples=[FEATURE_EXAMPLE])],
-    ) -> JSONResponse:
+    ) -> GeoJSONResponse:
         (candidate,) = features.prepare(layer, [feature], service_area=settings.service_area)
         features.update(session, layer, feature_id, candidate, principal=principal)
-        return JSONResponse(features.get_feature(session, layer, feature_id), media_type=GEOJSON)
+        return GeoJSONResponse(features.get_feature(session, layer, feature_id))
 
     @router.delete("/{feature_id}", status_code=204, summary=f"Delete one of the {layer.name}")
     def remove(session: SessionDep, principal: WriterDep, feature_id: int) -> Response:
@@ -178,10 +196,14 @@ def layer_router(layer: Layer) -> APIRouter:
 
     if layer.name == "grids":
 
-        @router.get("/{feature_id}/history", summary="Every version of a grid, oldest first")
-        def history(session: SessionDep, feature_id: int) -> JSONResponse:
+        @router.get(
+            "/{feature_id}/history",
+            summary="Every version of a grid, oldest first",
+            response_class=GeoJSONResponse,
+        )
+        def history(session: SessionDep, feature_id: int) -> GeoJSONResponse:
             body = collection(features.grid_history(session, layer, feature_id))
-            return JSONResponse(body, media_type=GEOJSON)
+            return GeoJSONResponse(body)
 
     return router
 

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from api.auth import AdminDep, PrincipalDep
 from api.deps import BboxDep, PagingDep, SessionDep, SettingsDep
-from api.responses import JSONResponse
-from api.routes.features import GEOJSON, page_links
+from api.responses import GeoJSONResponse, content
+from api.routes.features import page_links
 from geo import models as m
 from geo.accounts import Principal
 from geo.errors import InvalidInput
@@ -85,9 +85,9 @@ def shown_event(principal: Principal, event: dict[str, Any]) -> dict[str, Any]:
     return principal.mask(event, {"actor"}) if event["action"] == "reported" else event
 
 
-def with_etag(feature: dict[str, Any], status: int = 200) -> JSONResponse:
+def with_etag(feature: dict[str, Any], status: int = 200) -> GeoJSONResponse:
     etag = f'"{feature["id"]}-{feature["properties"]["version"]}"'
-    return JSONResponse(feature, status_code=status, media_type=GEOJSON, headers={"ETag": etag})
+    return GeoJSONResponse(feature, status_code=status, headers={"ETag": etag})
 
 
 @router.get("/hazard-categories", summary="The category catalogue")
@@ -110,8 +110,13 @@ def put_category(session: SessionDep, _: AdminDep, code: str, body: CategoryIn) 
     return body.model_dump()
 
 
-@router.post("/hazards", status_code=201, summary="Report a hazard or a resident's case")
-def report_hazard(session: SessionDep, principal: PrincipalDep, body: ReportIn) -> JSONResponse:
+@router.post(
+    "/hazards",
+    status_code=201,
+    summary="Report a hazard or a resident's case",
+    response_class=GeoJSONResponse,
+)
+def report_hazard(session: SessionDep, principal: PrincipalDep, body: ReportIn) -> GeoJSONResponse:
     """403 when the point is routed outside the area the account serves."""
     hazard, duplicates = records.report(session, Report(**body.model_dump()), by=principal)
     feature = records.get(session, hazard.id)
@@ -131,7 +136,11 @@ def _point(near: str | None) -> tuple[float, float] | None:
     return lon, lat
 
 
-@router.get("/hazards", summary="Hazards by place, category, state, dates, bbox or radius")
+@router.get(
+    "/hazards",
+    summary="Hazards by place, category, state, dates, bbox or radius",
+    response_class=GeoJSONResponse,
+)
 def list_hazards(
     request: Request,
     session: SessionDep,
@@ -150,7 +159,7 @@ def list_hazards(
     radius_m: Annotated[float | None, Query(gt=0, le=50_000)] = None,
     overdue: Annotated[bool, Query(description="open and past the deadline")] = False,
     unrouted: Annotated[bool, Query(description="the community office's queue")] = False,
-) -> JSONResponse:
+) -> GeoJSONResponse:
     limit, offset = page
     if state is not None and state not in {s.value for s in m.HazardState}:
         raise InvalidInput(f"state {state!r} unknown")
@@ -178,22 +187,28 @@ def list_hazards(
         "numberReturned": len(features),
         "links": page_links(request, limit, offset, len(features), total),
     }
-    return JSONResponse(body, media_type=GEOJSON)
+    return GeoJSONResponse(body)
 
 
-@router.get("/hazards/{hazard_id}", summary="One hazard, with its ETag")
-def read_hazard(session: SessionDep, principal: PrincipalDep, hazard_id: int) -> JSONResponse:
+@router.get(
+    "/hazards/{hazard_id}", summary="One hazard, with its ETag", response_class=GeoJSONResponse
+)
+def read_hazard(session: SessionDep, principal: PrincipalDep, hazard_id: int) -> GeoJSONResponse:
     return with_etag(shown(principal, records.get(session, hazard_id, principal.scope)))
 
 
-@router.post("/hazards/{hazard_id}/transition", summary="Move a hazard along the loop (If-Match)")
+@router.post(
+    "/hazards/{hazard_id}/transition",
+    summary="Move a hazard along the loop (If-Match)",
+    response_class=GeoJSONResponse,
+)
 def transition(
     session: SessionDep,
     principal: PrincipalDep,
     hazard_id: int,
     body: TransitionIn,
     if_match: IfMatch = None,
-) -> JSONResponse:
+) -> GeoJSONResponse:
     records.transition(
         session,
         hazard_id,
@@ -207,14 +222,18 @@ def transition(
     return with_etag(records.get(session, hazard_id))
 
 
-@router.post("/hazards/{hazard_id}/merge", summary="Mark as duplicate of another (If-Match)")
+@router.post(
+    "/hazards/{hazard_id}/merge",
+    summary="Mark as duplicate of another (If-Match)",
+    response_class=GeoJSONResponse,
+)
 def merge(
     session: SessionDep,
     principal: PrincipalDep,
     hazard_id: int,
     body: MergeIn,
     if_match: IfMatch = None,
-) -> JSONResponse:
+) -> GeoJSONResponse:
     """Both hazards must be inside the account's scope (404 otherwise)."""
     records.merge(
         session, hazard_id, body.into, body.actor, if_match, body.note, scope=principal.scope
@@ -249,7 +268,12 @@ def hazard_photos(
     return photos.list_photos(session, hazard_id, principal.scope)
 
 
-@router.get("/hazards/{hazard_id}/photos/{photo_id}", summary="One photo")
+@router.get(
+    "/hazards/{hazard_id}/photos/{photo_id}",
+    summary="One photo",
+    response_class=FileResponse,
+    responses=content("image/jpeg", "image/png", "image/webp"),
+)
 def photo(
     session: SessionDep, principal: PrincipalDep, hazard_id: int, photo_id: int
 ) -> FileResponse:

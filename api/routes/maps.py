@@ -14,14 +14,14 @@ from typing import Annotated, Literal, TypedDict
 from urllib.parse import quote, urlencode
 
 import folium
-import orjson
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from api.auth import PrincipalDep
 from api.deps import SessionDep, SettingsDep
+from api.responses import GeoJSONResponse
 from geo import models as m
 from geo.accounts import Principal
 from geo.crs import wgs84_to_gcj02
@@ -236,8 +236,7 @@ def hazards_page(
 @router.get(
     "/communities/{code}/hazards.geojson",
     summary="Hazards of the hazard map (compact GeoJSON)",
-    response_class=Response,
-    responses={200: {"content": {"application/geo+json": {}}}},
+    response_class=GeoJSONResponse,
 )
 def hazards_geojson(
     session: SessionDep,
@@ -248,7 +247,7 @@ def hazards_geojson(
     since: Annotated[dt.date | None, Query(alias="from")] = None,
     until: Annotated[dt.date | None, Query(alias="to")] = None,
     crs: Literal["wgs84", "gcj02"] = "wgs84",
-) -> Response:
+) -> GeoJSONResponse:
     """The hazards the hazard map draws, with the same filters: points rounded to 6 decimals,
     only the properties of the tooltip and popup (raw text), no nulls. ``crs=gcj02`` gives
     them converted for a GCJ-02 basemap (the map page asks so over one)."""
@@ -259,7 +258,7 @@ def hazards_geojson(
     hazards, _ = records.query(session, f, limit=None)
     if crs == GCJ02:
         hazards = transform_features(hazards, wgs84_to_gcj02)
-    return Response(orjson.dumps(hazard_collection(hazards)), media_type="application/geo+json")
+    return GeoJSONResponse(hazard_collection(hazards))
 
 
 @router.get("/communities/{code}", response_class=HTMLResponse, summary="Community map")
@@ -396,13 +395,12 @@ def city_kind(session: Session, code: str) -> CityKind:
     raise NotFound(f"no district or street {code!r}")
 
 
-def city_grids_geojson(session: Session, kind: CityKind, code: str, crs: str) -> Response:
+def city_grids_geojson(session: Session, kind: CityKind, code: str, crs: str) -> GeoJSONResponse:
     area_id, _ = _city_area(session, kind, code)
     grids = _city_grids(session, kind, area_id)
     if crs == GCJ02:
         grids = transform_features(grids, wgs84_to_gcj02)
-    body = json.dumps(grid_collection(grids), ensure_ascii=False, separators=(",", ":"))
-    return Response(body.encode("utf-8"), media_type="application/geo+json")
+    return GeoJSONResponse(grid_collection(grids))
 
 
 GRIDS_GEOJSON_DOC = (
@@ -410,7 +408,6 @@ GRIDS_GEOJSON_DOC = (
     "community (its code), name and households only. ``crs=gcj02`` gives them converted for a "
     "GCJ-02 basemap (the map page asks so over one)."
 )
-_GEOJSON_RESPONSE = {200: {"content": {"application/geo+json": {}}}}
 
 
 @router.get("/districts/{code}", response_class=HTMLResponse, summary="District map")
@@ -427,12 +424,11 @@ def street_page(session: SessionDep, settings: SettingsDep, code: str) -> HTMLRe
     "/districts/{code}/grids.geojson",
     summary="Grids of the district map (compact GeoJSON)",
     description=GRIDS_GEOJSON_DOC,
-    response_class=Response,
-    responses=_GEOJSON_RESPONSE,
+    response_class=GeoJSONResponse,
 )
 def district_grids(
     session: SessionDep, code: str, crs: Literal["wgs84", "gcj02"] = "wgs84"
-) -> Response:
+) -> GeoJSONResponse:
     return city_grids_geojson(session, "district", code, crs)
 
 
@@ -440,12 +436,11 @@ def district_grids(
     "/streets/{code}/grids.geojson",
     summary="Grids of the street map (compact GeoJSON)",
     description=GRIDS_GEOJSON_DOC,
-    response_class=Response,
-    responses=_GEOJSON_RESPONSE,
+    response_class=GeoJSONResponse,
 )
 def street_grids(
     session: SessionDep, code: str, crs: Literal["wgs84", "gcj02"] = "wgs84"
-) -> Response:
+) -> GeoJSONResponse:
     return city_grids_geojson(session, "street", code, crs)
 
 

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.auth import PrincipalDep
 from api.deps import MAX_OFFSET, SessionDep, SettingsDep
-from api.responses import JSONResponse
+from api.responses import GEOJSON, JSONResponse, content
 from geo.errors import BadRequest, InvalidInput, NotFound
 from geo.ogc import items as store
 from geo.ogc.collections import COLLECTIONS, Collection
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/ogc", tags=["OGC API Features"])
 
 DEFAULT_LIMIT = 100
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-GEOJSON = "application/geo+json"
+SCHEMA_JSON = "application/schema+json"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -116,7 +116,7 @@ def _describe(request: Request, collection: Collection, bbox: list[float] | None
             {"rel": "items", "type": GEOJSON, "title": collection.title, "href": f"{href}/items"},
             {
                 "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
-                "type": "application/schema+json",
+                "type": SCHEMA_JSON,
                 "href": f"{href}/queryables",
             },
         ],
@@ -156,7 +156,12 @@ JSON_TYPES = {
 }
 
 
-@router.get("/collections/{collection_id}/queryables", summary="What filters may use")
+@router.get(
+    "/collections/{collection_id}/queryables",
+    summary="What filters may use",
+    response_class=Response,
+    responses=content(SCHEMA_JSON),
+)
 def queryables(request: Request, collection_id: str) -> JSONResponse:
     found = _collection(collection_id)
     properties: dict[str, Any] = {
@@ -175,7 +180,7 @@ def queryables(request: Request, collection_id: str) -> JSONResponse:
             "properties": properties,
             "additionalProperties": False,
         },
-        "application/schema+json",
+        SCHEMA_JSON,
     )
 
 
@@ -258,7 +263,7 @@ def _page_link(base: str, params: dict[str, str], offset: int, rel: str) -> dict
     "/collections/{collection_id}/items",
     summary="Features of a collection",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}}}},
+    responses=content(GEOJSON),
 )
 def items(
     request: Request,
@@ -305,7 +310,7 @@ def items(
     "/collections/{collection_id}/items/{feature_id}",
     summary="One feature",
     response_class=Response,
-    responses={200: {"content": {GEOJSON: {}}}},
+    responses=content(GEOJSON),
 )
 def item(
     request: Request,

@@ -11,14 +11,35 @@ are read within its scope, submitted within its area.
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
 
 from api.auth import PrincipalDep
 from api.deps import SessionDep
+from api.errors import ErrorBody
 from api.responses import JSONResponse
 from geo.errors import Forbidden, GridlineError, NotFound
 from geo.hazards import open311
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"])
+
+class SpecError(BaseModel):
+    """One error as GeoReport v2 writes it; the body is a list of them."""
+
+    code: int
+    description: str
+
+
+SPEC_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": list[SpecError], "description": "Bad input"},
+    403: {
+        "model": list[SpecError] | ErrorBody,
+        "description": "The point is outside the area the account serves (Open311's body), "
+        "or the account may not write (the API's)",
+    },
+    404: {"model": list[SpecError], "description": "No such request within the account's scope"},
+}
+"""The statuses answered in Open311's body; the others are the API's (api/errors.py)."""
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"], responses=SPEC_ERRORS)
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 FORM_FIELDS = (
