@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from geo import models as m
 from geo.accounts import DEMO_PASSWORDS, DEMO_SECRET
 from geo.errors import Conflict, InvalidInput, NotFound
 from tests.conftest import bearer
+from tests.live import _server_env
 
 ROLES = ["admin", "street", "office", "leader", "worker", "viewer"]
 SIGN_IN_FIRST = "sign in first: POST /token, then send Authorization: Bearer <token>"
@@ -363,29 +363,22 @@ def test_default_secrets_are_named(session: Session) -> None:
 
 
 def test_the_service_refuses_to_start_in_production_with_default_secrets(database_url) -> None:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("GRIDLINE_") and k != "DATABASE_URL"
-    }
-    env.update(DATABASE_URL=database_url, GRIDLINE_MODE="production")
-    done = subprocess.run(
-        [sys.executable, "-m", "api.cli", "serve", "--port", "1"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    env = {**_server_env(database_url), "GRIDLINE_MODE": "production"}
+    done, uvicorn = (
+        subprocess.run(
+            [sys.executable, "-m", *command, "--port", "1"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        for command in (["api.cli", "serve"], ["uvicorn", "api.app:app"])
     )
     assert done.returncode == 1
     assert done.stderr.startswith(
         "gridline: Gridline refuses to start in production mode with default secrets:"
         " GRIDLINE_SECRET_KEY is not set; the database password is the default 'gridline';"
         " account 'admin' still has its documented demo password;"
-    )
-    uvicorn = subprocess.run(
-        [sys.executable, "-m", "uvicorn", "api.app:app", "--port", "1"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
     assert uvicorn.returncode != 0
     assert "refuses to start in production mode with default secrets" in uvicorn.stderr
